@@ -1,0 +1,134 @@
+//! The header that starts every CORE and SAFE payload, and the block flags.
+
+use crate::format::chunk::PayloadReader;
+use crate::format::error::Result;
+
+pub const BLOCK_HEADER_LEN: usize = 40;
+
+/// Stored value meaning "no time" for PTS, DTS and duration.
+pub const TIME_NONE: u64 = u64::MAX;
+
+/// Per-block flags. Bits not defined here are preserved by readers and written as zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct BlockFlags(pub u32);
+
+impl BlockFlags {
+    /// A random-access point: the upstream buffer had no `DELTA_UNIT` flag. Indexed in SEEK.
+    pub const KEYFRAME: u32 = 1 << 0;
+    /// Stream headers (GStreamer `HEADER`).
+    pub const HEADER: u32 = 1 << 1;
+    /// Decode but do not present (GStreamer `DECODE_ONLY`).
+    pub const DECODE_ONLY: u32 = 1 << 2;
+    /// The block stands for a gap in the stream (GStreamer `GAP`).
+    pub const GAP: u32 = 1 << 3;
+    /// May be dropped without harming decoding of others (GStreamer `DROPPABLE`).
+    pub const DROPPABLE: u32 = 1 << 4;
+    /// The producer knew the data to be corrupt (GStreamer `CORRUPTED`).
+    pub const CORRUPTED: u32 = 1 << 5;
+    /// Media-specific marker, e.g. end of frame in RTP (GStreamer `MARKER`).
+    pub const MARKER: u32 = 1 << 6;
+    /// Must not be dropped (GStreamer `NON_DROPPABLE`).
+    pub const NON_DROPPABLE: u32 = 1 << 7;
+
+    pub fn contains(self, bit: u32) -> bool {
+        self.0 & bit == bit
+    }
+    pub fn is_keyframe(self) -> bool {
+        self.contains(Self::KEYFRAME)
+    }
+
+    /// Names of the set flags, for human output.
+    pub fn names(self) -> Vec<&'static str> {
+        const NAMES: [(u32, &str); 8] = [
+            (BlockFlags::KEYFRAME, "keyframe"),
+            (BlockFlags::HEADER, "header"),
+            (BlockFlags::DECODE_ONLY, "decode-only"),
+            (BlockFlags::GAP, "gap"),
+            (BlockFlags::DROPPABLE, "droppable"),
+            (BlockFlags::CORRUPTED, "corrupted"),
+            (BlockFlags::MARKER, "marker"),
+            (BlockFlags::NON_DROPPABLE, "non-droppable"),
+        ];
+        NAMES.iter().filter(|(b, _)| self.contains(*b)).map(|(_, n)| *n).collect()
+    }
+}
+
+/// Timing and identity of one media block. Times are nanoseconds; `None` is stored as
+/// [`TIME_NONE`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BlockHeader {
+    pub track: u32,
+    pub flags: BlockFlags,
+    /// Index of this block within its track (0 for the track's first block).
+    pub index: u64,
+    pub pts: Option<u64>,
+    pub dts: Option<u64>,
+    pub duration: Option<u64>,
+}
+
+fn time_in(v: u64) -> Option<u64> {
+    (v != TIME_NONE).then_some(v)
+}
+fn time_out(v: Option<u64>) -> u64 {
+    v.unwrap_or(TIME_NONE)
+}
+
+impl BlockHeader {
+    pub fn encode(&self) -> [u8; BLOCK_HEADER_LEN] {
+        let mut b = [0u8; BLOCK_HEADER_LEN];
+        b[0..4].copy_from_slice(&self.track.to_le_bytes());
+        b[4..8].copy_from_slice(&self.flags.0.to_le_bytes());
+        b[8..16].copy_from_slice(&self.index.to_le_bytes());
+        b[16..24].copy_from_slice(&time_out(self.pts).to_le_bytes());
+        b[24..32].copy_from_slice(&time_out(self.dts).to_le_bytes());
+        b[32..40].copy_from_slice(&time_out(self.duration).to_le_bytes());
+        b
+    }
+
+    /// Decodes the header at the start of a block payload; returns it and the media data.
+    pub fn decode(payload: &[u8]) -> Result<(BlockHeader, &[u8])> {
+        let mut r = PayloadReader::new(payload, "block");
+        let h = BlockHeader {
+            track: r.u32()?,
+            flags: BlockFlags(r.u32()?),
+            index: r.u64()?,
+            pts: time_in(r.u64()?),
+            dts: time_in(r.u64()?),
+            duration: time_in(r.u64()?),
+        };
+        let data = r.take(r.remaining())?;
+        Ok((h, data))
+    }
+
+    /// The time a block is indexed and interleaved by: PTS, else DTS.
+    pub fn time(&self) -> Option<u64> {
+        self.pts.or(self.dts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_layout_is_little_endian_and_none_is_all_ones() {
+        let h = BlockHeader {
+            track: 0x0102_0304,
+            flags: BlockFlags(BlockFlags::KEYFRAME | BlockFlags::HEADER),
+            index: 7,
+            pts: Some(1_000),
+            dts: None,
+            duration: Some(0),
+        };
+        let b = h.encode();
+        assert_eq!(&b[0..4], &[4, 3, 2, 1]);
+        assert_eq!(&b[4..8], &[3, 0, 0, 0]);
+        assert_eq!(&b[24..32], &[0xff; 8]);
+        let mut payload = b.to_vec();
+        payload.extend_from_slice(b"xyz");
+        let (back, data) = BlockHeader::decode(&payload).unwrap();
+        assert_eq!(back, h);
+        assert_eq!(data, b"xyz");
+        assert!(BlockHeader::decode(&payload[..39]).is_err());
+    }
+}

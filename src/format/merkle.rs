@@ -1,0 +1,129 @@
+//! RFC 6962 Merkle tree hashing: leaf = SHA-256(0x00 || data), node = SHA-256(0x01 || l || r),
+//! the tree over n leaves splits at the largest power of two below n, and the root of no
+//! leaves is SHA-256 of the empty string.
+
+use sha2::{Digest, Sha256};
+
+pub type Hash = [u8; 32];
+
+/// The leaf hash of a chunk given as consecutive parts (header, block header, data).
+pub fn leaf_hash(parts: &[&[u8]]) -> Hash {
+    let mut h = Sha256::new();
+    h.update([0u8]);
+    for p in parts {
+        h.update(p);
+    }
+    h.finalize().into()
+}
+
+pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
+    let mut h = Sha256::new();
+    h.update([1u8]);
+    h.update(left);
+    h.update(right);
+    h.finalize().into()
+}
+
+pub fn empty_root() -> Hash {
+    Sha256::digest([]).into()
+}
+
+/// Root of an append-only tree kept in O(log n) memory: the roots of the perfect subtrees
+/// that the binary representation of the leaf count describes, largest first.
+#[derive(Debug, Clone, Default)]
+pub struct MerkleAccumulator {
+    /// (subtree root, number of leaves in it), sizes strictly decreasing powers of two.
+    stack: Vec<(Hash, u64)>,
+    count: u64,
+}
+
+impl MerkleAccumulator {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn push(&mut self, leaf: Hash) {
+        let mut node = (leaf, 1u64);
+        while let Some(&(top, size)) = self.stack.last() {
+            if size != node.1 {
+                break;
+            }
+            self.stack.pop();
+            node = (node_hash(&top, &node.0), size * 2);
+        }
+        self.stack.push(node);
+        self.count += 1;
+    }
+
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// The RFC 6962 root of every leaf pushed so far.
+    pub fn root(&self) -> Hash {
+        let mut iter = self.stack.iter().rev();
+        match iter.next() {
+            None => empty_root(),
+            Some(&(last, _)) => iter.fold(last, |acc, (left, _)| node_hash(left, &acc)),
+        }
+    }
+}
+
+/// The RFC 6962 definition, recursively; used to check the accumulator.
+pub fn root_of(leaves: &[Hash]) -> Hash {
+    match leaves.len() {
+        0 => empty_root(),
+        1 => leaves[0],
+        n => {
+            // The largest power of two strictly below n: the top bit of n - 1.
+            let k = 1usize << (usize::BITS - 1 - (n - 1).leading_zeros());
+            node_hash(&root_of(&leaves[..k]), &root_of(&leaves[k..]))
+        }
+    }
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn largest_power_of_two_below(n: usize) -> usize {
+        let mut k = 1;
+        while k * 2 < n {
+            k *= 2;
+        }
+        k
+    }
+
+    #[test]
+    fn split_point_is_largest_power_of_two_below_n() {
+        for n in 2..200usize {
+            let leaves: Vec<Hash> = (0..n).map(|i| leaf_hash(&[&i.to_le_bytes()])).collect();
+            let k = largest_power_of_two_below(n);
+            assert_eq!(root_of(&leaves), node_hash(&root_of(&leaves[..k]), &root_of(&leaves[k..])), "n={n}");
+        }
+    }
+
+    #[test]
+    fn accumulator_matches_recursive_definition() {
+        let mut acc = MerkleAccumulator::new();
+        let mut leaves = Vec::new();
+        assert_eq!(acc.root(), empty_root());
+        for i in 0..300u32 {
+            let l = leaf_hash(&[&i.to_le_bytes()]);
+            acc.push(l);
+            leaves.push(l);
+            assert_eq!(acc.root(), root_of(&leaves), "after {} leaves", i + 1);
+        }
+    }
+
+    #[test]
+    fn rfc6962_empty_and_single_leaf_vectors() {
+        // SHA-256("") and SHA-256(0x00) are the RFC 6962 test tree's empty root and empty leaf.
+        assert_eq!(hex(&empty_root()), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        assert_eq!(hex(&leaf_hash(&[])), "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d");
+    }
+}

@@ -1,0 +1,21 @@
+//! H4MK version 1 as bytes: framing, records, the writer, the readers and verification.
+//! Nothing here knows about GStreamer; docs/H4MK.md is the specification this implements.
+
+pub mod block;
+pub mod chunk;
+pub mod error;
+pub mod header;
+pub mod integrity;
+pub mod item;
+pub mod merkle;
+pub mod meta;
+pub mod scan;
+pub mod seek;
+pub mod source;
+pub mod tail;
+pub mod writer;
+
+pub use block::{BlockFlags, BlockHeader};
+pub use error::{Code, Error, Result};
+pub use meta::{Meta, Track, TrackKind, WriterIdentity};
+pub use writer::{NewBlock, Writer};

@@ -1,0 +1,292 @@
+//! The streaming, append-only writer. It never seeks, so it writes to pipes as well as
+//! files; memory stays flat apart from the keyframe index and the HASH directory.
+//!
+//! File order: header, META, then blocks (and META updates) with a HASH checkpoint after
+//! every range the checkpoint policy allows, and at `finish`: a last HASH, SEEK, VERI, TAIL.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use crate::format::block::{BLOCK_HEADER_LEN, BlockFlags, BlockHeader};
+use crate::format::chunk::{CHUNK_HEADER_LEN, MAX_PAYLOAD, TAG_CORE, TAG_META, TAG_SAFE, Tag, frame};
+use crate::format::error::{Code, Error, Result};
+use crate::format::header::FileHeader;
+use crate::format::integrity::{Checkpoint, ChunkDigest, PieceRef, Veri, chunk_digest};
+use crate::format::merkle::{Hash, MerkleAccumulator, leaf_hash};
+use crate::format::meta::{CheckpointPolicy, Meta};
+use crate::format::seek::SeekIndexBuilder;
+use crate::format::tail::Tail;
+
+/// The largest media payload one block can carry.
+pub const MAX_BLOCK_DATA: usize = MAX_PAYLOAD as usize - BLOCK_HEADER_LEN;
+
+/// A block to write; the per-track index is assigned by the writer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct NewBlock {
+    pub track: u32,
+    /// Store as SAFE: the data is a masked envelope.
+    pub masked: bool,
+    pub flags: BlockFlags,
+    pub pts: Option<u64>,
+    pub dts: Option<u64>,
+    pub duration: Option<u64>,
+}
+
+/// Where a block went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Placement {
+    pub chunk: u64,
+    pub offset: u64,
+    /// Block ordinal in the file (its Merkle leaf index).
+    pub leaf: u64,
+    /// Index within its track.
+    pub index: u64,
+}
+
+/// What `finish` wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub bytes: u64,
+    pub chunks: u64,
+    pub blocks: u64,
+    pub keyframes: u64,
+    pub root: Hash,
+}
+
+/// The chunks since the last HASH checkpoint.
+#[derive(Debug, Default)]
+struct Range {
+    first_chunk: u64,
+    first_offset: u64,
+    first_leaf: u64,
+    leaves: Vec<Hash>,
+    others: Vec<ChunkDigest>,
+    block_bytes: u64,
+    time_span: Option<(u64, u64)>,
+}
+
+pub struct Writer<W: Write> {
+    out: W,
+    offset: u64,
+    ordinal: u64,
+    meta: Meta,
+    policy: CheckpointPolicy,
+    next_index: BTreeMap<u32, u64>,
+    merkle: MerkleAccumulator,
+    range: Range,
+    pieces: Vec<PieceRef>,
+    seek: SeekIndexBuilder,
+    broken: bool,
+}
+
+impl<W: Write> Writer<W> {
+    /// Starts a file: writes the header and META.
+    pub fn new(out: W, meta: &Meta) -> Result<Self> {
+        meta.validate()?;
+        Self::start(out, meta.clone(), &meta.to_json())
+    }
+
+    /// Starts a file with META bytes kept exactly as given (used by repair).
+    pub fn with_meta_json(out: W, json: &[u8]) -> Result<Self> {
+        let meta = Meta::from_json(json)?;
+        Self::start(out, meta, json)
+    }
+
+    fn start(out: W, meta: Meta, json: &[u8]) -> Result<Self> {
+        let mut w = Writer {
+            out,
+            offset: 0,
+            ordinal: 0,
+            policy: meta.checkpoint,
+            next_index: meta.tracks.iter().map(|t| (t.id, 0)).collect(),
+            seek: SeekIndexBuilder::new(meta.tracks.iter().map(|t| t.id)),
+            meta,
+            merkle: MerkleAccumulator::new(),
+            range: Range::default(),
+            pieces: Vec::new(),
+            broken: false,
+        };
+        let header = FileHeader::CURRENT.encode_chunk();
+        w.write_other(&header)?;
+        w.write_other_parts(&TAG_META, json)?;
+        Ok(w)
+    }
+
+    pub fn meta(&self) -> &Meta {
+        &self.meta
+    }
+
+    /// Bytes written so far.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    pub fn get_ref(&self) -> &W {
+        &self.out
+    }
+
+    fn check(&self) -> Result<()> {
+        if self.broken {
+            return Err(Error::new(Code::Io, "an earlier write failed; the writer cannot continue"));
+        }
+        Ok(())
+    }
+
+    fn emit(&mut self, parts: &[&[u8]]) -> Result<(u64, u64)> {
+        self.check()?;
+        for p in parts {
+            if let Err(e) = self.out.write_all(p) {
+                self.broken = true;
+                return Err(Error::io(e, "writing H4MK output"));
+            }
+        }
+        let at = (self.ordinal, self.offset);
+        self.offset += parts.iter().map(|p| p.len() as u64).sum::<u64>();
+        self.ordinal += 1;
+        Ok(at)
+    }
+
+    /// Writes a complete non-block chunk and accounts for it in the current range.
+    fn write_other(&mut self, chunk: &[u8]) -> Result<(u64, u64)> {
+        let (ordinal, offset) = self.emit(&[chunk])?;
+        let tag: Tag = chunk[0..4].try_into().expect("chunk has a tag");
+        self.range.others.push(ChunkDigest { ordinal, offset, tag, digest: chunk_digest(chunk) });
+        Ok((ordinal, offset))
+    }
+
+    fn write_other_parts(&mut self, tag: &Tag, payload: &[u8]) -> Result<(u64, u64)> {
+        let mut chunk = frame(tag, &[payload])?.encode().to_vec();
+        chunk.extend_from_slice(payload);
+        self.write_other(&chunk)
+    }
+
+    /// Replaces META from here on (tags or caps updates). Track ids must stay the same.
+    pub fn write_meta_update(&mut self, meta: &Meta) -> Result<()> {
+        meta.validate()?;
+        let same_ids = meta.tracks.len() == self.meta.tracks.len()
+            && meta.tracks.iter().all(|t| self.next_index.contains_key(&t.id));
+        if !same_ids {
+            return Err(Error::new(Code::InvalidInput, "a META update must declare the same track ids"));
+        }
+        self.write_other_parts(&TAG_META, &meta.to_json())?;
+        self.meta = meta.clone();
+        Ok(())
+    }
+
+    /// Appends one block with the next index of its track.
+    pub fn write_block(&mut self, b: &NewBlock, data: &[u8]) -> Result<Placement> {
+        let index = self.next_index.get(&b.track).copied().ok_or_else(|| {
+            Error::new(Code::InvalidInput, format!("track {} is not declared in META", b.track))
+        })?;
+        self.write_block_at_index(b, index, data)
+    }
+
+    /// Appends one block with an explicit per-track index, which must not go backwards
+    /// (repair keeps the original indices of the blocks it saves).
+    pub fn write_block_at_index(&mut self, b: &NewBlock, index: u64, data: &[u8]) -> Result<Placement> {
+        self.check()?;
+        let next = self.next_index.get(&b.track).copied().ok_or_else(|| {
+            Error::new(Code::InvalidInput, format!("track {} is not declared in META", b.track))
+        })?;
+        if index < next {
+            return Err(Error::new(
+                Code::InvalidInput,
+                format!("track {} block index {index} goes backwards (next is {next})", b.track),
+            ));
+        }
+        if data.len() > MAX_BLOCK_DATA {
+            return Err(Error::new(
+                Code::ChunkSizeLimit,
+                format!("track {} block of {} bytes exceeds the {MAX_BLOCK_DATA}-byte limit", b.track, data.len()),
+            ));
+        }
+        let header = BlockHeader { track: b.track, flags: b.flags, index, pts: b.pts, dts: b.dts, duration: b.duration };
+        let hdr = header.encode();
+        let tag = if b.masked { TAG_SAFE } else { TAG_CORE };
+        let ch = frame(&tag, &[&hdr, data])?.encode();
+        let leaf = leaf_hash(&[&ch, &hdr, data]);
+        let (chunk, offset) = self.emit(&[&ch, &hdr, data])?;
+
+        let ordinal = self.merkle.count();
+        self.merkle.push(leaf);
+        self.next_index.insert(b.track, index + 1);
+        self.seek.note_block(b.track, header.time(), b.duration, b.flags.is_keyframe(), offset, ordinal);
+        let r = &mut self.range;
+        r.leaves.push(leaf);
+        r.block_bytes += (CHUNK_HEADER_LEN + BLOCK_HEADER_LEN + data.len()) as u64;
+        if let Some(t) = header.time() {
+            r.time_span = Some(r.time_span.map_or((t, t), |(lo, hi)| (lo.min(t), hi.max(t))));
+        }
+        let span = r.time_span.map_or(0, |(lo, hi)| hi - lo);
+        if r.leaves.len() as u64 >= u64::from(self.policy.blocks)
+            || r.block_bytes >= self.policy.bytes
+            || span >= self.policy.span_ns
+        {
+            self.checkpoint()?;
+        }
+        Ok(Placement { chunk, offset, leaf: ordinal, index })
+    }
+
+    /// Writes a HASH checkpoint for the blocks since the last one (if there are any), and
+    /// flushes: everything before it is then verifiable even if the file is cut right after.
+    pub fn checkpoint(&mut self) -> Result<()> {
+        if self.range.leaves.is_empty() {
+            return Ok(());
+        }
+        let range = std::mem::take(&mut self.range);
+        let cp = Checkpoint {
+            first_chunk: range.first_chunk,
+            first_offset: range.first_offset,
+            first_leaf: range.first_leaf,
+            root: self.merkle.root(),
+            others: range.others,
+            leaves: range.leaves,
+        };
+        let chunk = cp.encode_chunk()?;
+        let (ordinal, offset) = self.emit(&[&chunk])?;
+        self.pieces.push(PieceRef { first_leaf: cp.first_leaf, ordinal, offset });
+        self.range = Range {
+            first_chunk: self.ordinal,
+            first_offset: self.offset,
+            first_leaf: self.merkle.count(),
+            ..Range::default()
+        };
+        self.flush()
+    }
+
+    pub fn flush(&mut self) -> Result<()> {
+        self.out.flush().map_err(|e| {
+            self.broken = true;
+            Error::io(e, "flushing H4MK output")
+        })
+    }
+
+    /// Writes the last checkpoint, SEEK, VERI and TAIL, and returns the output.
+    pub fn finish(mut self) -> Result<(W, Summary)> {
+        self.checkpoint()?;
+        let seek = self.seek.encode_chunk()?;
+        let (_, seek_offset) = self.write_other(&seek)?;
+        let range = std::mem::take(&mut self.range);
+        let veri = Veri {
+            leaf_count: self.merkle.count(),
+            covered_len: self.offset,
+            first_chunk: range.first_chunk,
+            first_offset: range.first_offset,
+            root: self.merkle.root(),
+            others: range.others,
+            pieces: std::mem::take(&mut self.pieces),
+        };
+        let (_, veri_offset) = self.emit(&[&veri.encode_chunk()?])?;
+        let tail = Tail { seek_offset, veri_offset, file_len: self.offset + crate::format::tail::TAIL_CHUNK_LEN };
+        self.emit(&[&tail.encode_chunk()])?;
+        self.flush()?;
+        let summary = Summary {
+            bytes: self.offset,
+            chunks: self.ordinal,
+            blocks: self.merkle.count(),
+            keyframes: self.seek.entry_count() as u64,
+            root: veri.root,
+        };
+        Ok((self.out, summary))
+    }
+}
