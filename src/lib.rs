@@ -1,1 +1,24 @@
+//! gst-h4: the HarmonyØ4 H4MK container for GStreamer.
+//!
+//! `format` is the GStreamer-free core (H4MK bytes, writer, readers, verification) shared by
+//! the elements and the `h4mk` command-line tool. The plugin (`h4`) registers the elements.
+
 pub mod format;
+
+use gst::glib;
+
+fn plugin_init(_plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
+    Ok(())
+}
+
+gst::plugin_define!(
+    h4,
+    env!("CARGO_PKG_DESCRIPTION"),
+    plugin_init,
+    concat!(env!("CARGO_PKG_VERSION"), "-", env!("COMMIT_ID")),
+    "MIT/X11",
+    env!("CARGO_PKG_NAME"),
+    env!("CARGO_PKG_NAME"),
+    env!("CARGO_PKG_REPOSITORY"),
+    env!("BUILD_REL_DATE")
+);

@@ -109,6 +109,12 @@ impl Error {
         self
     }
 
+    /// Adds the byte offset when the error does not have one yet.
+    pub fn with_offset(mut self, offset: u64) -> Self {
+        self.offset.get_or_insert(offset);
+        self
+    }
+
     pub fn io(err: std::io::Error, what: &str) -> Self {
         Error::new(Code::Io, format!("{what}: {err}"))
     }

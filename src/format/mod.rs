@@ -9,10 +9,13 @@ pub mod integrity;
 pub mod item;
 pub mod merkle;
 pub mod meta;
+pub mod reader;
+pub mod repair;
 pub mod scan;
 pub mod seek;
 pub mod source;
 pub mod tail;
+pub mod verify;
 pub mod writer;
 
 pub use block::{BlockFlags, BlockHeader};

@@ -259,6 +259,28 @@ impl Scanner {
     }
 }
 
+/// Runs `scanner` over everything `r` yields, handing each chunk and damaged region to
+/// `visit` until it returns `false` or the input ends. Only I/O errors end it early.
+pub fn drive<R: Read>(
+    r: &mut R,
+    scanner: &mut Scanner,
+    mut visit: impl FnMut(Step<'_>) -> crate::format::error::Result<bool>,
+) -> crate::format::error::Result<()> {
+    loop {
+        match scanner.next() {
+            Step::NeedMore => {
+                scanner.fill_from(r).map_err(|e| Error::io(e, "reading H4MK input"))?;
+            }
+            Step::End => return Ok(()),
+            step => {
+                if !visit(step)? {
+                    return Ok(());
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,420 @@
+//! Full verification of a file in one sequential pass: every chunk's CRC, every block's leaf
+//! against its HASH chunk, every non-block chunk's digest, the running and final Merkle
+//! roots, SEEK against the blocks, and TAIL against where SEEK and VERI really are.
+//!
+//! Verification keeps going after a failure and lists every finding. A damaged chunk is
+//! reported once (by the scanner); the checks that depend on it are skipped rather than
+//! reported again, so each finding names a distinct problem.
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::Read;
+
+use crate::format::chunk::{CHUNK_HEADER_LEN, TAG_SEEK, Tag, tag_name};
+use crate::format::header::HEADER_CHUNK_LEN as META_OFFSET;
+use crate::format::error::{Code, Error, Result};
+use crate::format::integrity::{Checkpoint, ChunkDigest, PieceRef, Veri, chunk_digest};
+use crate::format::item::{Item, decode};
+use crate::format::merkle::{Hash, MerkleAccumulator, hex, leaf_hash};
+use crate::format::meta::Meta;
+use crate::format::scan::{RawChunk, Scanner, Step, drive};
+use crate::format::seek::{SeekIndexBuilder, SeekTable};
+use crate::format::tail::Tail;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub findings: Vec<Error>,
+    pub bytes: u64,
+    pub chunks: u64,
+    pub blocks: u64,
+    pub checkpoints: u64,
+    /// Bytes `0 .. verified_through` are covered by a HASH or VERI chunk that checked out.
+    pub verified_through: u64,
+    /// The final Merkle root, when VERI was found and matched.
+    pub root: Option<Hash>,
+}
+
+impl Report {
+    pub fn is_ok(&self) -> bool {
+        self.findings.is_empty()
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Entry {
+    Block { ordinal: u64, offset: u64, leaf: Hash },
+    Other { ordinal: u64, offset: u64, tag: Tag, digest: Hash },
+    Damaged { ordinal: u64 },
+}
+
+impl Entry {
+    fn ordinal(&self) -> u64 {
+        match self {
+            Entry::Block { ordinal, .. } | Entry::Other { ordinal, .. } | Entry::Damaged { ordinal, .. } => *ordinal,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Verifier {
+    findings: Vec<Error>,
+    meta: Option<Meta>,
+    next_index: BTreeMap<u32, u64>,
+    range: Vec<Entry>,
+    merkle: MerkleAccumulator,
+    /// False once a leaf could not be known; root checks after that would only repeat it.
+    tree_known: bool,
+    pieces: Vec<PieceRef>,
+    damaged: HashSet<u64>,
+    keyframes: SeekIndexBuilder,
+    seek: Option<(u64, Vec<u8>)>,
+    veri: Option<(u64, Veri)>,
+    tail: Option<(u64, u64, Tail)>,
+    chunks: u64,
+    blocks: u64,
+    verified_through: u64,
+    end: u64,
+}
+
+/// Verifies the whole stream `r`; `progress` is called with the offset reached, now and then.
+/// Only an I/O error makes this return `Err`; everything wrong with the file is a finding.
+pub fn verify<R: Read>(mut r: R, mut progress: impl FnMut(u64)) -> Result<Report> {
+    let mut v = Verifier { tree_known: true, ..Verifier::default() };
+    let mut scanner = Scanner::new();
+    let mut last_progress = 0u64;
+    drive(&mut r, &mut scanner, |step| {
+        match step {
+            Step::Chunk(c) => {
+                v.chunks += 1;
+                v.end = c.end();
+                v.on_chunk(&c);
+            }
+            Step::Damage(d) => {
+                v.chunks += 1;
+                let (ordinal, offset) = (d.error.chunk.unwrap_or(0), d.error.offset.unwrap_or(0));
+                v.end = offset + d.len;
+                v.damaged.insert(offset);
+                v.range.push(Entry::Damaged { ordinal });
+                v.findings.push(d.error);
+            }
+            Step::NeedMore | Step::End => {}
+        }
+        if v.end - last_progress >= 64 << 20 {
+            last_progress = v.end;
+            progress(v.end);
+        }
+        Ok(true)
+    })?;
+    progress(v.end);
+    Ok(v.finish())
+}
+
+impl Verifier {
+    fn find(&mut self, e: Error) {
+        self.findings.push(e);
+    }
+
+    fn on_chunk(&mut self, c: &RawChunk) {
+        let item = match decode(c) {
+            Ok(item) => item,
+            Err(e) => {
+                // The CRC held but the content is not what its type requires.
+                self.damaged.insert(c.offset);
+                self.range.push(Entry::Damaged { ordinal: c.ordinal });
+                return self.find(e);
+            }
+        };
+        if self.tail.is_some() {
+            self.find(Error::at(Code::ChunkOrder, c.ordinal, c.offset, format!("{} chunk after TAIL", tag_name(&c.header.tag))));
+        }
+        let other = |c: &RawChunk| Entry::Other { ordinal: c.ordinal, offset: c.offset, tag: c.header.tag, digest: chunk_digest(c.bytes) };
+        match item {
+            Item::Header(_) => {
+                if c.ordinal != 0 {
+                    self.find(Error::at(Code::ChunkOrder, c.ordinal, c.offset, "a second file header"));
+                }
+                self.range.push(other(c));
+            }
+            Item::Meta { meta, .. } => {
+                if self.meta.is_none() && c.ordinal != 1 {
+                    self.find(Error::at(Code::ChunkOrder, c.ordinal, c.offset, "META is not chunk 1"));
+                }
+                if self.meta.is_none() {
+                    self.keyframes = SeekIndexBuilder::new(meta.tracks.iter().map(|t| t.id));
+                }
+                self.meta = Some(meta);
+                self.range.push(other(c));
+            }
+            Item::Block { header, .. } => {
+                let leaf = self.merkle.count() + self.pending_blocks();
+                self.blocks += 1;
+                if let Some(meta) = &self.meta {
+                    if meta.track(header.track).is_none() {
+                        self.find(Error::at(Code::BlockTrack, c.ordinal, c.offset, format!("block of undeclared track {}", header.track)));
+                    }
+                } else if !self.damaged.contains(&META_OFFSET) {
+                    self.find(Error::at(Code::ChunkOrder, c.ordinal, c.offset, "a block before META"));
+                }
+                let next = self.next_index.insert(header.track, header.index + 1).unwrap_or(0);
+                if header.index < next {
+                    self.find(Error::at(
+                        Code::BlockTrack,
+                        c.ordinal,
+                        c.offset,
+                        format!("track {} block index {} after index {}", header.track, header.index, next - 1),
+                    ));
+                }
+                self.keyframes.note_block(header.track, header.time(), header.duration, header.flags.is_keyframe(), c.offset, leaf);
+                self.range.push(Entry::Block { ordinal: c.ordinal, offset: c.offset, leaf: leaf_hash(&[c.bytes]) });
+            }
+            Item::Checkpoint(cp) => self.on_checkpoint(c, cp),
+            Item::Seek { payload, .. } => {
+                self.seek = Some((c.offset, payload.to_vec()));
+                self.range.push(other(c));
+            }
+            Item::Veri(veri) => self.on_veri(c, veri),
+            Item::Tail(tail) => self.tail = Some((c.ordinal, c.offset, tail)),
+            Item::Unknown => self.range.push(other(c)),
+        }
+    }
+
+    /// Blocks in the current range (not yet pushed into the tree).
+    fn pending_blocks(&self) -> u64 {
+        self.range.iter().filter(|e| matches!(e, Entry::Block { .. })).count() as u64
+    }
+
+    /// Accounts for the range entries before `first_chunk`, whose HASH chunk was lost:
+    /// their blocks go into the tree as computed; damaged entries there are blocks only if
+    /// the leaf count says so, and then the tree can no longer be known.
+    fn settle_orphans(&mut self, first_chunk: u64, first_leaf: u64) {
+        let split = self.range.iter().position(|e| e.ordinal() >= first_chunk).unwrap_or(self.range.len());
+        let orphans: Vec<Entry> = self.range.drain(..split).collect();
+        if orphans.is_empty() {
+            return;
+        }
+        let known = orphans.iter().filter(|e| matches!(e, Entry::Block { .. })).count() as u64;
+        let needed = first_leaf.saturating_sub(self.merkle.count());
+        for e in &orphans {
+            if let Entry::Block { leaf, .. } = e {
+                self.merkle.push(*leaf);
+            }
+        }
+        if needed != known {
+            self.tree_known = false;
+        }
+    }
+
+    /// Checks the range `[first_chunk, own ordinal)` against a listing of its others and
+    /// (for HASH) its leaves, pushing leaves into the tree.
+    fn settle_range(&mut self, c: &RawChunk, first_chunk: u64, first_leaf: u64, others: &[ChunkDigest], leaves: &[Hash]) {
+        let what = tag_name(&c.header.tag);
+        self.settle_orphans(first_chunk, first_leaf);
+        if self.range.first().is_some_and(|e| e.ordinal() != first_chunk) || (self.range.is_empty() && first_chunk != c.ordinal) {
+            self.find(Error::at(Code::ChunkUnlisted, c.ordinal, c.offset, format!("{what} claims its range starts at chunk {first_chunk}")));
+        }
+        let expected_own = first_chunk + leaves.len() as u64 + others.len() as u64;
+        if expected_own != c.ordinal {
+            self.find(Error::at(
+                Code::ChunkUnlisted,
+                c.ordinal,
+                c.offset,
+                format!("{what} accounts for chunks {first_chunk}..{expected_own} but stands at chunk {}", c.ordinal),
+            ));
+        }
+        if self.tree_known && self.merkle.count() != first_leaf {
+            self.find(Error::at(
+                Code::HashRootMismatch,
+                c.ordinal,
+                c.offset,
+                format!("{what} starts at leaf {first_leaf} but {} blocks precede it", self.merkle.count()),
+            ));
+            self.tree_known = false;
+        }
+        let listed: BTreeMap<u64, &ChunkDigest> = others.iter().map(|o| (o.ordinal, o)).collect();
+        let mut leaf_iter = leaves.iter();
+        for e in std::mem::take(&mut self.range) {
+            let ordinal = e.ordinal();
+            if let Some(d) = listed.get(&ordinal) {
+                match e {
+                    Entry::Other { offset, tag, digest, .. } => {
+                        if tag != d.tag || digest != d.digest || offset != d.offset {
+                            self.find(Error::at(
+                                Code::ChunkDigestMismatch,
+                                ordinal,
+                                offset,
+                                format!("{} chunk SHA-256 {} differs from {} listed in {what}", tag_name(&tag), hex(&digest), hex(&d.digest)),
+                            ));
+                        }
+                    }
+                    Entry::Block { offset, .. } => self.find(Error::at(Code::ChunkUnlisted, ordinal, offset, format!("a block where {what} lists a {} chunk", tag_name(&d.tag)))),
+                    Entry::Damaged { .. } => {}
+                }
+                continue;
+            }
+            let stored = leaf_iter.next();
+            match (e, stored) {
+                (Entry::Block { offset, leaf, .. }, Some(stored)) => {
+                    if leaf != *stored {
+                        self.find(Error::at(
+                            Code::BlockHashMismatch,
+                            ordinal,
+                            offset,
+                            format!("block ordinal {}: leaf {} differs from {} in {what}", self.merkle.count(), hex(&leaf), hex(stored)),
+                        ));
+                    }
+                    self.merkle.push(*stored);
+                }
+                (Entry::Damaged { .. }, Some(stored)) => self.merkle.push(*stored),
+                (Entry::Other { offset, tag, .. }, _) => {
+                    self.find(Error::at(Code::ChunkUnlisted, ordinal, offset, format!("{} chunk not listed in {what}", tag_name(&tag))));
+                }
+                (Entry::Block { offset, leaf, .. }, None) => {
+                    self.find(Error::at(Code::ChunkUnlisted, ordinal, offset, format!("block not listed in {what}")));
+                    self.merkle.push(leaf);
+                }
+                (Entry::Damaged { .. }, None) => {}
+            }
+        }
+        if leaf_iter.next().is_some() {
+            self.find(Error::at(Code::ChunkUnlisted, c.ordinal, c.offset, format!("{what} lists more leaves than blocks precede it")));
+            self.tree_known = false;
+        }
+    }
+
+    fn on_checkpoint(&mut self, c: &RawChunk, cp: Checkpoint) {
+        self.settle_range(c, cp.first_chunk, cp.first_leaf, &cp.others, &cp.leaves);
+        if self.tree_known && self.merkle.root() != cp.root {
+            self.find(Error::at(
+                Code::HashRootMismatch,
+                c.ordinal,
+                c.offset,
+                format!("running root {} differs from the computed {}", hex(&cp.root), hex(&self.merkle.root())),
+            ));
+        }
+        self.pieces.push(PieceRef { first_leaf: cp.first_leaf, ordinal: c.ordinal, offset: c.offset });
+        self.verified_through = c.end();
+    }
+
+    fn on_veri(&mut self, c: &RawChunk, veri: Veri) {
+        self.settle_range(c, veri.first_chunk, veri.leaf_count, &veri.others, &[]);
+        if self.tree_known && (self.merkle.count() != veri.leaf_count || self.merkle.root() != veri.root) {
+            self.find(Error::at(
+                Code::VeriRootMismatch,
+                c.ordinal,
+                c.offset,
+                format!(
+                    "VERI root {} over {} blocks; computed {} over {}",
+                    hex(&veri.root),
+                    veri.leaf_count,
+                    hex(&self.merkle.root()),
+                    self.merkle.count()
+                ),
+            ));
+        }
+        if veri.covered_len != c.offset {
+            self.find(Error::at(Code::VeriRootMismatch, c.ordinal, c.offset, format!("VERI covers {} bytes but stands at offset {}", veri.covered_len, c.offset)));
+        }
+        let listed: Vec<&PieceRef> = veri.pieces.iter().filter(|p| !self.damaged.contains(&p.offset)).collect();
+        let seen: Vec<&PieceRef> = self.pieces.iter().collect();
+        if listed != seen {
+            self.find(Error::at(Code::ChunkUnlisted, c.ordinal, c.offset, format!("VERI lists {} HASH chunks; the file has {}", veri.pieces.len(), self.pieces.len())));
+        }
+        self.verified_through = c.end();
+        self.veri = Some((c.offset, veri));
+    }
+
+    fn check_seek(&mut self) {
+        let Some((offset, payload)) = self.seek.take() else { return };
+        let Ok(stored) = SeekTable::from_payload(&payload) else { return };
+        let builder = std::mem::take(&mut self.keyframes);
+        let rebuilt_chunk = match builder.encode_chunk() {
+            Ok(c) => c,
+            Err(e) => return self.find(e),
+        };
+        let rebuilt_payload = &rebuilt_chunk[CHUNK_HEADER_LEN..];
+        if rebuilt_payload == payload.as_slice() {
+            return;
+        }
+        let Ok(rebuilt) = SeekTable::from_payload(rebuilt_payload) else { return };
+        let mut src_s = payload.as_slice();
+        let mut src_r = rebuilt_payload;
+        let entries = |t: &SeekTable, src: &mut &[u8], track: u32| -> Vec<crate::format::seek::SeekEntry> {
+            t.summary(track)
+                .map(|s| (0..s.entry_count).filter_map(|i| t.entry(src, s.first_entry + i).ok()).collect())
+                .unwrap_or_default()
+        };
+        let damage = !self.damaged.is_empty();
+        for s in &stored.tracks {
+            let kept: Vec<_> = entries(&stored, &mut src_s, s.track).into_iter().filter(|e| !self.damaged.contains(&e.offset)).collect();
+            let actual = entries(&rebuilt, &mut src_r, s.track);
+            if let Some(i) = (0..kept.len().max(actual.len())).find(|i| kept.get(*i) != actual.get(*i)) {
+                self.findings.push(Error::new(
+                    Code::SeekEntryMismatch,
+                    format!("track {} keyframe {i}: SEEK has {:?}, the blocks give {:?}", s.track, kept.get(i), actual.get(i)),
+                ).with_offset(offset));
+                return;
+            }
+            let summary_differs = rebuilt.summary(s.track).is_none_or(|r| (r.block_count, r.first_time, r.end_time) != (s.block_count, s.first_time, s.end_time));
+            if !damage && summary_differs {
+                self.findings.push(Error::new(Code::SeekEntryMismatch, format!("track {} summary in SEEK differs from the blocks", s.track)).with_offset(offset));
+                return;
+            }
+        }
+        if !damage && stored.tracks.len() != rebuilt.tracks.len() {
+            self.findings.push(Error::new(Code::SeekEntryMismatch, "SEEK lists other tracks than the blocks use").with_offset(offset));
+        }
+    }
+
+    fn finish(mut self) -> Report {
+        let pending = self.pending_blocks();
+        let veri = self.veri.take();
+        let tail = self.tail.take();
+        match (&veri, &tail) {
+            (None, Some((_, _, t))) if self.damaged.contains(&t.veri_offset) => {}
+            (None, _) => {
+                let msg = format!(
+                    "the file has no VERI: it was cut short or not finished; verified through byte {}, {pending} later block(s) unverified (h4mk repair rebuilds the index)",
+                    self.verified_through
+                );
+                self.findings.push(Error::new(Code::VeriAbsent, msg).with_offset(self.end));
+            }
+            (Some((veri_offset, v)), _) => {
+                let seek_listed = v.others.iter().find(|o| o.tag == TAG_SEEK);
+                let seek_seen = self.seek.as_ref().map(|(o, _)| *o);
+                if seek_seen.is_none() && seek_listed.is_none_or(|o| !self.damaged.contains(&o.offset)) {
+                    self.findings.push(Error::new(Code::SeekAbsent, "the file has VERI but no SEEK").with_offset(*veri_offset));
+                }
+                match &tail {
+                    Some((ordinal, offset, t)) => {
+                        let seek_ok = seek_seen == Some(t.seek_offset) || (seek_seen.is_none() && self.damaged.contains(&t.seek_offset));
+                        if !seek_ok || t.veri_offset != *veri_offset || t.file_len != self.end {
+                            self.findings.push(Error::at(
+                                Code::TailMismatch,
+                                *ordinal,
+                                *offset,
+                                format!(
+                                    "TAIL points at SEEK {} and VERI {} in a {}-byte file; they are at {:?} and {} in a {}-byte file",
+                                    t.seek_offset, t.veri_offset, t.file_len, seek_seen, veri_offset, self.end
+                                ),
+                            ));
+                        }
+                    }
+                    None if !self.damaged.iter().any(|d| d > veri_offset) => {
+                        self.findings.push(Error::new(Code::TailMismatch, "the file has no TAIL after VERI").with_offset(self.end));
+                    }
+                    None => {}
+                }
+            }
+        }
+        self.check_seek();
+        self.findings.sort_by_key(|e| (e.offset.unwrap_or(u64::MAX), e.chunk));
+        Report {
+            root: veri.as_ref().filter(|_| self.tree_known && self.findings.is_empty()).map(|(_, v)| v.root),
+            findings: self.findings,
+            bytes: self.end,
+            chunks: self.chunks,
+            blocks: self.blocks,
+            checkpoints: self.pieces.len() as u64,
+            verified_through: self.verified_through,
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! Helpers shared by the format tests: deterministic sample files.
+#![allow(dead_code)]
+
+use gsth4::format::block::BlockFlags;
+use gsth4::format::item::{Item, decode};
+use gsth4::format::meta::{CheckpointPolicy, Meta, Track, TrackKind, WriterIdentity};
+use gsth4::format::reader::Reader;
+use gsth4::format::scan::Step;
+use gsth4::format::writer::{NewBlock, Writer};
+
+/// A block as written or read back: the header fields a demuxer must restore, plus data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Block {
+    pub spec: NewBlock,
+    pub data: Vec<u8>,
+}
+
+pub fn identity() -> WriterIdentity {
+    WriterIdentity { name: "gst-h4".into(), version: "test".into(), commit: "0000000".into() }
+}
+
+pub fn meta(track_count: u32, policy: CheckpointPolicy) -> Meta {
+    let kinds = [TrackKind::Video, TrackKind::Audio, TrackKind::Data, TrackKind::Text];
+    Meta {
+        writer: identity(),
+        checkpoint: policy,
+        tracks: (0..track_count)
+            .map(|i| Track {
+                id: i,
+                kind: kinds[i as usize % kinds.len()],
+                caps: format!("test/x-track-{i}, rate=(int)48000"),
+                tags: (i == 0).then(|| "taglist, title=(string)\"Ø\";".into()),
+            })
+            .collect(),
+        tags: None,
+    }
+}
+
+/// Tiny xorshift so samples are deterministic without a dependency.
+pub struct Rng(pub u64);
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// Interleaved blocks of `track_count` tracks: 25 fps with a keyframe every 10 on even
+/// tracks, every block a keyframe on odd ones; payload sizes vary, some are empty.
+pub fn sample_blocks(track_count: u32, per_track: u64, seed: u64) -> Vec<Block> {
+    let mut rng = Rng(seed | 1);
+    let mut out = Vec::new();
+    for i in 0..per_track {
+        for t in 0..track_count {
+            let key = t % 2 == 1 || i % 10 == 0;
+            let len = if i % 7 == 3 { 0 } else { rng.below(300) as usize };
+            let data: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+            out.push(Block {
+                spec: NewBlock {
+                    track: t,
+                    masked: false,
+                    flags: BlockFlags(if key { BlockFlags::KEYFRAME } else { 0 }),
+                    pts: Some(i * 40_000_000 + u64::from(t)),
+                    dts: if t == 0 { Some(i * 40_000_000) } else { None },
+                    duration: Some(40_000_000),
+                },
+                data,
+            });
+        }
+    }
+    out
+}
+
+pub fn write_file(meta: &Meta, blocks: &[Block]) -> Vec<u8> {
+    let mut w = Writer::new(Vec::new(), meta).expect("writer starts");
+    for b in blocks {
+        w.write_block(&b.spec, &b.data).expect("block written");
+    }
+    w.finish().expect("finished").0
+}
+
+/// Every intact block of a file, in file order, with its per-track index.
+pub fn read_blocks(bytes: &[u8]) -> Vec<(u64, Block)> {
+    let mut r = Reader::open(bytes).expect("file opens");
+    let mut out = Vec::new();
+    r.scan_body(|step| {
+        if let Step::Chunk(c) = step {
+            if let Ok(Item::Block { masked, header, data }) = decode(&c) {
+                let spec = NewBlock {
+                    track: header.track,
+                    masked,
+                    flags: header.flags,
+                    pts: header.pts,
+                    dts: header.dts,
+                    duration: header.duration,
+                };
+                out.push((header.index, Block { spec, data: data.to_vec() }));
+            }
+        }
+        Ok(true)
+    })
+    .expect("scan");
+    out
+}
+
+/// Chunk boundaries of an intact file: (ordinal, offset, tag).
+pub fn chunk_map(bytes: &[u8]) -> Vec<(u64, u64, [u8; 4])> {
+    let mut s = gsth4::format::scan::Scanner::new();
+    s.feed(bytes);
+    s.finish();
+    let mut out = Vec::new();
+    loop {
+        match s.next() {
+            Step::Chunk(c) => out.push((c.ordinal, c.offset, c.header.tag)),
+            Step::End => return out,
+            other => panic!("intact file scanned as {other:?}"),
+        }
+    }
+}
