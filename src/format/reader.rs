@@ -80,10 +80,14 @@ impl<S: ReadAt> Reader<S> {
     /// Opens a file: header, META, and the index through TAIL when the file has one.
     pub fn open(mut src: S) -> Result<Self> {
         let len = src.size().map_err(|e| Error::io(e, "reading file size"))?;
-        let (h, payload) = read_chunk(&mut src, len, 0, Some(0))?;
-        if h.tag != TAG_HEADER {
-            return Err(Error::at(Code::FileMagic, 0, 0, format!("the file starts with \"{}\", not \"H4MK\"", tag_name(&h.tag))));
+        let mut magic = [0u8; 4];
+        src.read_exact_at(0, &mut magic).map_err(|_| {
+            Error::at(Code::ChunkTruncated, 0, 0, format!("a {len}-byte file is too short for an H4MK header"))
+        })?;
+        if magic != TAG_HEADER {
+            return Err(Error::at(Code::FileMagic, 0, 0, format!("the file starts with \"{}\", not \"H4MK\"", tag_name(&magic))));
         }
+        let (_, payload) = read_chunk(&mut src, len, 0, Some(0))?;
         let header = FileHeader::decode(&payload).map_err(|e| e.with_location(0, 0))?;
         let (h, json) = read_chunk(&mut src, len, HEADER_CHUNK_LEN, Some(1))?;
         if h.tag != TAG_META {

@@ -41,9 +41,18 @@ impl Report {
 
 #[derive(Debug, Clone)]
 enum Entry {
-    Block { ordinal: u64, offset: u64, leaf: Hash },
+    Block { ordinal: u64, offset: u64, leaf: Hash, note: BlockNote },
     Other { ordinal: u64, offset: u64, tag: Tag, digest: Hash },
     Damaged { ordinal: u64 },
+}
+
+/// What SEEK needs to know of a block.
+#[derive(Debug, Clone, Copy)]
+struct BlockNote {
+    track: u32,
+    time: Option<u64>,
+    duration: Option<u64>,
+    keyframe: bool,
 }
 
 impl Entry {
@@ -145,7 +154,6 @@ impl Verifier {
                 self.range.push(other(c));
             }
             Item::Block { header, .. } => {
-                let leaf = self.merkle.count() + self.pending_blocks();
                 self.blocks += 1;
                 if let Some(meta) = &self.meta {
                     if meta.track(header.track).is_none() {
@@ -163,8 +171,13 @@ impl Verifier {
                         format!("track {} block index {} after index {}", header.track, header.index, next - 1),
                     ));
                 }
-                self.keyframes.note_block(header.track, header.time(), header.duration, header.flags.is_keyframe(), c.offset, leaf);
-                self.range.push(Entry::Block { ordinal: c.ordinal, offset: c.offset, leaf: leaf_hash(&[c.bytes]) });
+                let note = BlockNote {
+                    track: header.track,
+                    time: header.time(),
+                    duration: header.duration,
+                    keyframe: header.flags.is_keyframe(),
+                };
+                self.range.push(Entry::Block { ordinal: c.ordinal, offset: c.offset, leaf: leaf_hash(&[c.bytes]), note });
             }
             Item::Checkpoint(cp) => self.on_checkpoint(c, cp),
             Item::Seek { payload, .. } => {
@@ -175,6 +188,14 @@ impl Verifier {
             Item::Tail(tail) => self.tail = Some((c.ordinal, c.offset, tail)),
             Item::Unknown => self.range.push(other(c)),
         }
+    }
+
+    /// Places the next leaf in the tree; a block's keyframe is indexed under that leaf ordinal.
+    fn push_leaf(&mut self, leaf: Hash, block: Option<(u64, BlockNote)>) {
+        if let Some((offset, n)) = block {
+            self.keyframes.note_block(n.track, n.time, n.duration, n.keyframe, offset, self.merkle.count());
+        }
+        self.merkle.push(leaf);
     }
 
     /// Blocks in the current range (not yet pushed into the tree).
@@ -194,8 +215,8 @@ impl Verifier {
         let known = orphans.iter().filter(|e| matches!(e, Entry::Block { .. })).count() as u64;
         let needed = first_leaf.saturating_sub(self.merkle.count());
         for e in &orphans {
-            if let Entry::Block { leaf, .. } = e {
-                self.merkle.push(*leaf);
+            if let Entry::Block { leaf, offset, note, .. } = e {
+                self.push_leaf(*leaf, Some((*offset, *note)));
             }
         }
         if needed != known {
@@ -252,8 +273,10 @@ impl Verifier {
             }
             let stored = leaf_iter.next();
             match (e, stored) {
-                (Entry::Block { offset, leaf, .. }, Some(stored)) => {
+                (Entry::Block { offset, leaf, note, .. }, Some(stored)) => {
                     if leaf != *stored {
+                        // Tampered: its SEEK entry cannot be trusted either way.
+                        self.damaged.insert(offset);
                         self.find(Error::at(
                             Code::BlockHashMismatch,
                             ordinal,
@@ -261,15 +284,15 @@ impl Verifier {
                             format!("block ordinal {}: leaf {} differs from {} in {what}", self.merkle.count(), hex(&leaf), hex(stored)),
                         ));
                     }
-                    self.merkle.push(*stored);
+                    self.push_leaf(*stored, Some((offset, note)));
                 }
-                (Entry::Damaged { .. }, Some(stored)) => self.merkle.push(*stored),
+                (Entry::Damaged { .. }, Some(stored)) => self.push_leaf(*stored, None),
                 (Entry::Other { offset, tag, .. }, _) => {
                     self.find(Error::at(Code::ChunkUnlisted, ordinal, offset, format!("{} chunk not listed in {what}", tag_name(&tag))));
                 }
-                (Entry::Block { offset, leaf, .. }, None) => {
+                (Entry::Block { offset, leaf, note, .. }, None) => {
                     self.find(Error::at(Code::ChunkUnlisted, ordinal, offset, format!("block not listed in {what}")));
-                    self.merkle.push(leaf);
+                    self.push_leaf(leaf, Some((offset, note)));
                 }
                 (Entry::Damaged { .. }, None) => {}
             }
@@ -366,6 +389,8 @@ impl Verifier {
 
     fn finish(mut self) -> Report {
         let pending = self.pending_blocks();
+        let past_everything = self.range.last().map_or(0, |e| e.ordinal() + 1);
+        self.settle_orphans(past_everything, self.merkle.count() + pending);
         let veri = self.veri.take();
         let tail = self.tail.take();
         match (&veri, &tail) {
