@@ -11,7 +11,14 @@ use gsth4::format::repair::repair;
 use gsth4::format::verify::verify;
 
 fn small_file() -> Vec<u8> {
-    let m = meta(3, CheckpointPolicy { span_ns: 1_000_000_000, blocks: 4, bytes: 1 << 20 });
+    let m = meta(
+        3,
+        CheckpointPolicy {
+            span_ns: 1_000_000_000,
+            blocks: 4,
+            bytes: 1 << 20,
+        },
+    );
     let mut blocks = sample_blocks(3, 4, 11);
     for b in &mut blocks {
         b.data.truncate(24);
@@ -43,8 +50,18 @@ fn check_flip(file: &[u8], map: &[(u64, u64, [u8; 4])], i: usize, mask: u8) {
     let want = expected_code(file, &bad, start as usize, i);
     let report = verify(bad.as_slice(), |_| {}).unwrap();
     let f = &report.findings;
-    assert_eq!(f.len(), 1, "byte {i} ({} chunk {ordinal}): {f:#?}", String::from_utf8_lossy(&tag));
-    assert_eq!((f[0].code, f[0].chunk, f[0].offset), (want, Some(ordinal), Some(start)), "byte {i}: {}", f[0]);
+    assert_eq!(
+        f.len(),
+        1,
+        "byte {i} ({} chunk {ordinal}): {f:#?}",
+        String::from_utf8_lossy(&tag)
+    );
+    assert_eq!(
+        (f[0].code, f[0].chunk, f[0].offset),
+        (want, Some(ordinal), Some(start)),
+        "byte {i}: {}",
+        f[0]
+    );
 }
 
 #[test]
@@ -73,7 +90,14 @@ fn random_flips_in_a_larger_file_name_their_chunk() {
 
 #[test]
 fn cut_at_any_offset_keeps_every_complete_block_and_repairs() {
-    let m = meta(2, CheckpointPolicy { span_ns: 1_000_000_000, blocks: 5, bytes: 1 << 20 });
+    let m = meta(
+        2,
+        CheckpointPolicy {
+            span_ns: 1_000_000_000,
+            blocks: 5,
+            bytes: 1 << 20,
+        },
+    );
     let blocks = sample_blocks(2, 12, 21);
     let file = write_file(&m, &blocks);
     let map = chunk_map(&file);
@@ -94,7 +118,13 @@ fn cut_at_any_offset_keeps_every_complete_block_and_repairs() {
         }
         let report = verify(part, |_| {}).unwrap();
         assert!(!report.is_ok(), "a cut file at {cut} must not verify");
-        assert!(report.findings.iter().any(|f| f.code == Code::VeriAbsent || f.code == Code::ChunkTruncated || f.code == Code::TailMismatch), "cut {cut}: {:?}", report.findings);
+        assert!(
+            report.findings.iter().any(|f| f.code == Code::VeriAbsent
+                || f.code == Code::ChunkTruncated
+                || f.code == Code::TailMismatch),
+            "cut {cut}: {:?}",
+            report.findings
+        );
 
         let (fixed, rep) = repair(part, Vec::new()).unwrap();
         assert_eq!(rep.kept_blocks as usize, complete, "cut at {cut}");
@@ -107,14 +137,24 @@ fn cut_at_any_offset_keeps_every_complete_block_and_repairs() {
         }
         // Repair is the same writer: a file cut after its last block comes back byte-exact.
         if complete == blocks.len() {
-            assert_eq!(fixed, file, "cut at {cut}: a file that lost only its end is rebuilt byte-identical");
+            assert_eq!(
+                fixed, file,
+                "cut at {cut}: a file that lost only its end is rebuilt byte-identical"
+            );
         }
     }
 }
 
 #[test]
 fn a_cut_file_verifies_up_to_its_last_checkpoint() {
-    let m = meta(1, CheckpointPolicy { span_ns: u64::MAX, blocks: 10, bytes: 1 << 30 });
+    let m = meta(
+        1,
+        CheckpointPolicy {
+            span_ns: u64::MAX,
+            blocks: 10,
+            bytes: 1 << 30,
+        },
+    );
     let file = write_file(&m, &sample_blocks(1, 35, 1));
     let map = chunk_map(&file);
     let third_hash = map.iter().filter(|c| c.2 == *b"HASH").nth(2).unwrap();
@@ -157,7 +197,12 @@ fn hostile_headers_fail_fast_without_allocating() {
     assert_eq!(open(&bad), Some(Code::FileMagic));
 
     // Version 2.0 with a valid CRC: refused as a version, not as damage.
-    let mut v2 = gsth4::format::header::FileHeader { major: 2, minor: 0, flags: 0 }.encode_chunk();
+    let mut v2 = gsth4::format::header::FileHeader {
+        major: 2,
+        minor: 0,
+        flags: 0,
+    }
+    .encode_chunk();
     v2.extend_from_slice(&good[20..]);
     assert_eq!(open(&v2), Some(Code::FileVersion));
 
@@ -167,7 +212,11 @@ fn hostile_headers_fail_fast_without_allocating() {
         huge.extend_from_slice(b"META");
         huge.extend_from_slice(&size.to_le_bytes());
         huge.extend_from_slice(&[0; 4]);
-        let want = if size > MAX_PAYLOAD { Code::ChunkSizeLimit } else { Code::ChunkTruncated };
+        let want = if size > MAX_PAYLOAD {
+            Code::ChunkSizeLimit
+        } else {
+            Code::ChunkTruncated
+        };
         assert_eq!(open(&huge), Some(want));
         let report = verify(huge.as_slice(), |_| {}).unwrap();
         assert_eq!(report.findings[0].code, want);
@@ -175,9 +224,20 @@ fn hostile_headers_fail_fast_without_allocating() {
 
     // A TAIL that points backwards into itself (a loop) or past the end.
     let tail_at = good.len() - 36;
-    for (seek, veri) in [(tail_at as u64, 0u64), (u64::MAX, u64::MAX), (0, tail_at as u64 + 1)] {
+    for (seek, veri) in [
+        (tail_at as u64, 0u64),
+        (u64::MAX, u64::MAX),
+        (0, tail_at as u64 + 1),
+    ] {
         let mut t = good[..tail_at].to_vec();
-        t.extend(gsth4::format::tail::Tail { seek_offset: seek, veri_offset: veri, file_len: good.len() as u64 }.encode_chunk());
+        t.extend(
+            gsth4::format::tail::Tail {
+                seek_offset: seek,
+                veri_offset: veri,
+                file_len: good.len() as u64,
+            }
+            .encode_chunk(),
+        );
         let r = Reader::open(t.as_slice()).unwrap();
         assert!(!r.is_finished());
         assert_eq!(r.index_problem().map(|e| e.code), Some(Code::TailMismatch));
@@ -186,5 +246,8 @@ fn hostile_headers_fail_fast_without_allocating() {
     // Empty input, and only a header.
     assert_eq!(open(&[]), Some(Code::ChunkTruncated));
     assert_eq!(open(&good[..20]), Some(Code::ChunkTruncated));
-    assert_eq!(verify(&[][..], |_| {}).unwrap().findings[0].code, Code::VeriAbsent);
+    assert_eq!(
+        verify(&[][..], |_| {}).unwrap().findings[0].code,
+        Code::VeriAbsent
+    );
 }

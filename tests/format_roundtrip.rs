@@ -11,16 +11,35 @@ use proptest::prelude::*;
 
 fn block_strategy(track_count: u32) -> impl Strategy<Value = Block> {
     let time = prop_oneof![Just(None), (0u64..u64::MAX - 1).prop_map(Some)];
-    (0..track_count, any::<u32>(), time.clone(), time.clone(), time, any::<bool>(), proptest::collection::vec(any::<u8>(), 0..64))
+    (
+        0..track_count,
+        any::<u32>(),
+        time.clone(),
+        time.clone(),
+        time,
+        any::<bool>(),
+        proptest::collection::vec(any::<u8>(), 0..64),
+    )
         .prop_map(|(track, flags, pts, dts, duration, masked, data)| Block {
-            spec: NewBlock { track, masked, flags: BlockFlags(flags), pts, dts, duration },
+            spec: NewBlock {
+                track,
+                masked,
+                flags: BlockFlags(flags),
+                pts,
+                dts,
+                duration,
+            },
             data,
         })
 }
 
 fn stream_strategy() -> impl Strategy<Value = (u32, Vec<Block>, u32)> {
     prop_oneof![Just(1u32), Just(2), Just(3), Just(16)].prop_flat_map(|tracks| {
-        (Just(tracks), proptest::collection::vec(block_strategy(tracks), 0..120), 1u32..40)
+        (
+            Just(tracks),
+            proptest::collection::vec(block_strategy(tracks), 0..120),
+            1u32..40,
+        )
     })
 }
 
@@ -57,21 +76,46 @@ fn empty_file_with_no_tracks_is_valid() {
     assert!(report.is_ok(), "{:?}", report.findings);
     assert_eq!(report.blocks, 0);
     // header, META, SEEK, VERI, TAIL
-    assert_eq!(chunk_map(&file).iter().map(|c| c.2).collect::<Vec<_>>(), [*b"H4MK", *b"META", *b"SEEK", *b"VERI", *b"TAIL"]);
+    assert_eq!(
+        chunk_map(&file).iter().map(|c| c.2).collect::<Vec<_>>(),
+        [*b"H4MK", *b"META", *b"SEEK", *b"VERI", *b"TAIL"]
+    );
 }
 
 #[test]
 fn checkpoints_follow_the_policy() {
-    let m = meta(2, CheckpointPolicy { span_ns: 10_000_000_000, blocks: 8, bytes: 1 << 30 });
+    let m = meta(
+        2,
+        CheckpointPolicy {
+            span_ns: 10_000_000_000,
+            blocks: 8,
+            bytes: 1 << 30,
+        },
+    );
     let blocks = sample_blocks(2, 20, 5); // 40 blocks
     let file = write_file(&m, &blocks);
     let tags: Vec<[u8; 4]> = chunk_map(&file).iter().map(|c| c.2).collect();
-    let hashes: Vec<usize> = tags.iter().enumerate().filter(|(_, t)| **t == *b"HASH").map(|(i, _)| i).collect();
+    let hashes: Vec<usize> = tags
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| **t == *b"HASH")
+        .map(|(i, _)| i)
+        .collect();
     // A HASH after every 8 blocks: 5 of them, the first after chunk 2 + 8 blocks.
     assert_eq!(hashes, [10, 19, 28, 37, 46]);
     // Time span: 1 s at 25 fps per track.
-    let m = meta(1, CheckpointPolicy { span_ns: 1_000_000_000, blocks: 1000, bytes: 1 << 30 });
+    let m = meta(
+        1,
+        CheckpointPolicy {
+            span_ns: 1_000_000_000,
+            blocks: 1000,
+            bytes: 1 << 30,
+        },
+    );
     let file = write_file(&m, &sample_blocks(1, 60, 5));
     let count = chunk_map(&file).iter().filter(|c| c.2 == *b"HASH").count();
-    assert_eq!(count, 3, "blocks 0..=25 (span reaches 1 s), 26..=51, then the rest at finish");
+    assert_eq!(
+        count, 3,
+        "blocks 0..=25 (span reaches 1 s), 26..=51, then the rest at finish"
+    );
 }

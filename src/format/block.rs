@@ -49,7 +49,11 @@ impl BlockFlags {
             (BlockFlags::MARKER, "marker"),
             (BlockFlags::NON_DROPPABLE, "non-droppable"),
         ];
-        NAMES.iter().filter(|(b, _)| self.contains(*b)).map(|(_, n)| *n).collect()
+        NAMES
+            .iter()
+            .filter(|(b, _)| self.contains(*b))
+            .map(|(_, n)| *n)
+            .collect()
     }
 }
 

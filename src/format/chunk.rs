@@ -17,8 +17,9 @@ pub const TAG_SEEK: Tag = *b"SEEK";
 pub const TAG_VERI: Tag = *b"VERI";
 pub const TAG_TAIL: Tag = *b"TAIL";
 
-pub const KNOWN_TAGS: [Tag; 8] =
-    [TAG_HEADER, TAG_META, TAG_CORE, TAG_SAFE, TAG_HASH, TAG_SEEK, TAG_VERI, TAG_TAIL];
+pub const KNOWN_TAGS: [Tag; 8] = [
+    TAG_HEADER, TAG_META, TAG_CORE, TAG_SAFE, TAG_HASH, TAG_SEEK, TAG_VERI, TAG_TAIL,
+];
 
 pub const CHUNK_HEADER_LEN: usize = 12;
 
@@ -36,7 +37,10 @@ pub fn is_block_tag(tag: &Tag) -> bool {
 
 /// Printable form of a tag for messages (`"CORE"`, or escaped bytes when it is not ASCII).
 pub fn tag_name(tag: &Tag) -> String {
-    tag.iter().flat_map(|b| std::ascii::escape_default(*b)).map(char::from).collect()
+    tag.iter()
+        .flat_map(|b| std::ascii::escape_default(*b))
+        .map(char::from)
+        .collect()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,10 +93,17 @@ pub fn frame(tag: &Tag, parts: &[&[u8]]) -> Result<ChunkHeader> {
         .ok_or_else(|| {
             Error::new(
                 Code::ChunkSizeLimit,
-                format!("{} payload of {len} bytes exceeds the {MAX_PAYLOAD}-byte limit", tag_name(tag)),
+                format!(
+                    "{} payload of {len} bytes exceeds the {MAX_PAYLOAD}-byte limit",
+                    tag_name(tag)
+                ),
             )
         })?;
-    Ok(ChunkHeader { tag: *tag, size, crc: chunk_crc(tag, size, parts) })
+    Ok(ChunkHeader {
+        tag: *tag,
+        size,
+        crc: chunk_crc(tag, size, parts),
+    })
 }
 
 /// A whole encoded chunk in memory (for the small, non-block chunks).
@@ -126,29 +137,48 @@ pub struct PayloadReader<'a> {
 
 impl<'a> PayloadReader<'a> {
     pub fn new(bytes: &'a [u8], what: &'static str) -> Self {
-        PayloadReader { bytes, pos: 0, what }
+        PayloadReader {
+            bytes,
+            pos: 0,
+            what,
+        }
     }
 
     pub fn take(&mut self, n: usize) -> Result<&'a [u8]> {
-        let end = self.pos.checked_add(n).filter(|e| *e <= self.bytes.len()).ok_or_else(|| {
-            Error::new(
-                Code::ChunkMalformed,
-                format!("{} payload ends at byte {} but {n} more were needed at {}", self.what, self.bytes.len(), self.pos),
-            )
-        })?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|e| *e <= self.bytes.len())
+            .ok_or_else(|| {
+                Error::new(
+                    Code::ChunkMalformed,
+                    format!(
+                        "{} payload ends at byte {} but {n} more were needed at {}",
+                        self.what,
+                        self.bytes.len(),
+                        self.pos
+                    ),
+                )
+            })?;
         let s = &self.bytes[self.pos..end];
         self.pos = end;
         Ok(s)
     }
 
     pub fn u16(&mut self) -> Result<u16> {
-        Ok(u16::from_le_bytes(self.take(2)?.try_into().expect("2 bytes")))
+        Ok(u16::from_le_bytes(
+            self.take(2)?.try_into().expect("2 bytes"),
+        ))
     }
     pub fn u32(&mut self) -> Result<u32> {
-        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
+        Ok(u32::from_le_bytes(
+            self.take(4)?.try_into().expect("4 bytes"),
+        ))
     }
     pub fn u64(&mut self) -> Result<u64> {
-        Ok(u64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
+        Ok(u64::from_le_bytes(
+            self.take(8)?.try_into().expect("8 bytes"),
+        ))
     }
     pub fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
         Ok(self.take(N)?.try_into().expect("N bytes"))
@@ -164,7 +194,11 @@ impl<'a> PayloadReader<'a> {
         } else {
             Err(Error::new(
                 Code::ChunkMalformed,
-                format!("{} payload has {} unexpected trailing bytes", self.what, self.bytes.len() - self.pos),
+                format!(
+                    "{} payload has {} unexpected trailing bytes",
+                    self.what,
+                    self.bytes.len() - self.pos
+                ),
             ))
         }
     }
@@ -176,7 +210,11 @@ impl<'a> PayloadReader<'a> {
             Some(n) if n <= self.remaining() as u64 => Ok(count as usize),
             _ => Err(Error::new(
                 Code::ChunkMalformed,
-                format!("{} declares {count} records of {size} bytes but has {} bytes left", self.what, self.remaining()),
+                format!(
+                    "{} declares {count} records of {size} bytes but has {} bytes left",
+                    self.what,
+                    self.remaining()
+                ),
             )),
         }
     }
@@ -202,7 +240,10 @@ mod tests {
         h.update(b"META");
         h.update(&[2, 0, 0, 0]);
         h.update(b"{}");
-        assert_eq!(u32::from_le_bytes(chunk[8..12].try_into().unwrap()), h.finalize());
+        assert_eq!(
+            u32::from_le_bytes(chunk[8..12].try_into().unwrap()),
+            h.finalize()
+        );
     }
 
     #[test]

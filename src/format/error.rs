@@ -96,11 +96,21 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
     pub fn new(code: Code, message: impl Into<String>) -> Self {
-        Error { code, chunk: None, offset: None, message: message.into() }
+        Error {
+            code,
+            chunk: None,
+            offset: None,
+            message: message.into(),
+        }
     }
 
     pub fn at(code: Code, chunk: u64, offset: u64, message: impl Into<String>) -> Self {
-        Error { code, chunk: Some(chunk), offset: Some(offset), message: message.into() }
+        Error {
+            code,
+            chunk: Some(chunk),
+            offset: Some(offset),
+            message: message.into(),
+        }
     }
 
     pub fn with_location(mut self, chunk: u64, offset: u64) -> Self {

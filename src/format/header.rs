@@ -18,7 +18,11 @@ pub struct FileHeader {
 }
 
 impl FileHeader {
-    pub const CURRENT: FileHeader = FileHeader { major: VERSION_MAJOR, minor: VERSION_MINOR, flags: 0 };
+    pub const CURRENT: FileHeader = FileHeader {
+        major: VERSION_MAJOR,
+        minor: VERSION_MINOR,
+        flags: 0,
+    };
 
     pub fn encode_chunk(&self) -> Vec<u8> {
         let mut p = Vec::with_capacity(HEADER_PAYLOAD_LEN);
@@ -31,12 +35,19 @@ impl FileHeader {
     /// Decodes the payload and refuses major versions other than 1.
     pub fn decode(payload: &[u8]) -> Result<Self> {
         let mut r = PayloadReader::new(payload, "H4MK header");
-        let h = FileHeader { major: r.u16()?, minor: r.u16()?, flags: r.u32()? };
+        let h = FileHeader {
+            major: r.u16()?,
+            minor: r.u16()?,
+            flags: r.u32()?,
+        };
         r.finish()?;
         if h.major != VERSION_MAJOR {
             return Err(Error::new(
                 Code::FileVersion,
-                format!("file is H4MK version {}.{}; this reader implements {VERSION_MAJOR}.x", h.major, h.minor),
+                format!(
+                    "file is H4MK version {}.{}; this reader implements {VERSION_MAJOR}.x",
+                    h.major, h.minor
+                ),
             ));
         }
         Ok(h)

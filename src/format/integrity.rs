@@ -45,7 +45,12 @@ impl ChunkDigest {
         let offset = r.u64()?;
         let tag = r.array::<4>()?;
         r.take(4)?;
-        Ok(ChunkDigest { ordinal, offset, tag, digest: r.array()? })
+        Ok(ChunkDigest {
+            ordinal,
+            offset,
+            tag,
+            digest: r.array()?,
+        })
     }
 }
 
@@ -72,7 +77,9 @@ impl Checkpoint {
 
     pub fn encode_chunk(&self) -> Result<Vec<u8>> {
         let mut p = Vec::with_capacity(
-            CHECKPOINT_FIXED_LEN + self.others.len() * DIGEST_RECORD_LEN + self.leaves.len() * LEAF_LEN,
+            CHECKPOINT_FIXED_LEN
+                + self.others.len() * DIGEST_RECORD_LEN
+                + self.leaves.len() * LEAF_LEN,
         );
         p.extend_from_slice(&self.first_chunk.to_le_bytes());
         p.extend_from_slice(&self.first_offset.to_le_bytes());
@@ -104,7 +111,14 @@ impl Checkpoint {
             .map(|_| r.array())
             .collect::<Result<Vec<_>>>()?;
         r.finish()?;
-        Ok(Checkpoint { first_chunk, first_offset, first_leaf, root, others, leaves })
+        Ok(Checkpoint {
+            first_chunk,
+            first_offset,
+            first_leaf,
+            root,
+            others,
+            leaves,
+        })
     }
 }
 
@@ -140,7 +154,9 @@ impl Veri {
 
     pub fn encode_chunk(&self) -> Result<Vec<u8>> {
         let mut p = Vec::with_capacity(
-            VERI_FIXED_LEN + self.others.len() * DIGEST_RECORD_LEN + self.pieces.len() * PIECE_RECORD_LEN,
+            VERI_FIXED_LEN
+                + self.others.len() * DIGEST_RECORD_LEN
+                + self.pieces.len() * PIECE_RECORD_LEN,
         );
         p.extend_from_slice(&self.leaf_count.to_le_bytes());
         p.extend_from_slice(&self.covered_len.to_le_bytes());
@@ -173,10 +189,24 @@ impl Veri {
             .map(|_| ChunkDigest::decode(&mut r))
             .collect::<Result<Vec<_>>>()?;
         let pieces = (0..r.expect_records(piece_count.into(), PIECE_RECORD_LEN)?)
-            .map(|_| Ok(PieceRef { first_leaf: r.u64()?, ordinal: r.u64()?, offset: r.u64()? }))
+            .map(|_| {
+                Ok(PieceRef {
+                    first_leaf: r.u64()?,
+                    ordinal: r.u64()?,
+                    offset: r.u64()?,
+                })
+            })
             .collect::<Result<Vec<_>>>()?;
         r.finish()?;
-        Ok(Veri { leaf_count, covered_len, first_chunk, first_offset, root, others, pieces })
+        Ok(Veri {
+            leaf_count,
+            covered_len,
+            first_chunk,
+            first_offset,
+            root,
+            others,
+            pieces,
+        })
     }
 
     /// The HASH chunk holding the leaf of block ordinal `leaf`, by binary search.
@@ -201,11 +231,19 @@ mod tests {
             first_offset: 0,
             first_leaf: 0,
             root: [7; 32],
-            others: vec![ChunkDigest { ordinal: 1, offset: 20, tag: TAG_META, digest: [9; 32] }],
+            others: vec![ChunkDigest {
+                ordinal: 1,
+                offset: 20,
+                tag: TAG_META,
+                digest: [9; 32],
+            }],
             leaves: vec![[1; 32], [2; 32]],
         };
         let bytes = cp.encode_chunk().unwrap();
-        assert_eq!(bytes.len(), CHUNK_HEADER_LEN + CHECKPOINT_FIXED_LEN + DIGEST_RECORD_LEN + 2 * LEAF_LEN);
+        assert_eq!(
+            bytes.len(),
+            CHUNK_HEADER_LEN + CHECKPOINT_FIXED_LEN + DIGEST_RECORD_LEN + 2 * LEAF_LEN
+        );
         assert_eq!(Checkpoint::decode(&bytes[CHUNK_HEADER_LEN..]).unwrap(), cp);
         assert_eq!(cp.own_ordinal(), 3);
 
@@ -217,8 +255,16 @@ mod tests {
             root: [3; 32],
             others: vec![],
             pieces: vec![
-                PieceRef { first_leaf: 0, ordinal: 4, offset: 100 },
-                PieceRef { first_leaf: 3, ordinal: 8, offset: 500 },
+                PieceRef {
+                    first_leaf: 0,
+                    ordinal: 4,
+                    offset: 100,
+                },
+                PieceRef {
+                    first_leaf: 3,
+                    ordinal: 8,
+                    offset: 500,
+                },
             ],
         };
         let bytes = v.encode_chunk().unwrap();

@@ -1,7 +1,9 @@
 //! Typed view of one valid chunk.
 
 use crate::format::block::BlockHeader;
-use crate::format::chunk::{TAG_CORE, TAG_HASH, TAG_HEADER, TAG_META, TAG_SAFE, TAG_SEEK, TAG_TAIL, TAG_VERI};
+use crate::format::chunk::{
+    TAG_CORE, TAG_HASH, TAG_HEADER, TAG_META, TAG_SAFE, TAG_SEEK, TAG_TAIL, TAG_VERI,
+};
 use crate::format::error::Result;
 use crate::format::header::FileHeader;
 use crate::format::integrity::{Checkpoint, Veri};
@@ -13,11 +15,21 @@ use crate::format::tail::Tail;
 #[derive(Debug)]
 pub enum Item<'a> {
     Header(FileHeader),
-    Meta { meta: Meta, json: &'a [u8] },
+    Meta {
+        meta: Meta,
+        json: &'a [u8],
+    },
     /// A CORE block, or a SAFE (masked) one when `masked`.
-    Block { masked: bool, header: BlockHeader, data: &'a [u8] },
+    Block {
+        masked: bool,
+        header: BlockHeader,
+        data: &'a [u8],
+    },
     Checkpoint(Checkpoint),
-    Seek { table: SeekTable, payload: &'a [u8] },
+    Seek {
+        table: SeekTable,
+        payload: &'a [u8],
+    },
     Veri(Veri),
     Tail(Tail),
     /// A chunk type this version does not know; readers skip it.

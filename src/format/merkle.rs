@@ -103,7 +103,11 @@ mod tests {
         for n in 2..200usize {
             let leaves: Vec<Hash> = (0..n).map(|i| leaf_hash(&[&i.to_le_bytes()])).collect();
             let k = largest_power_of_two_below(n);
-            assert_eq!(root_of(&leaves), node_hash(&root_of(&leaves[..k]), &root_of(&leaves[k..])), "n={n}");
+            assert_eq!(
+                root_of(&leaves),
+                node_hash(&root_of(&leaves[..k]), &root_of(&leaves[k..])),
+                "n={n}"
+            );
         }
     }
 
@@ -123,7 +127,13 @@ mod tests {
     #[test]
     fn rfc6962_empty_and_single_leaf_vectors() {
         // SHA-256("") and SHA-256(0x00) are the RFC 6962 test tree's empty root and empty leaf.
-        assert_eq!(hex(&empty_root()), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-        assert_eq!(hex(&leaf_hash(&[])), "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d");
+        assert_eq!(
+            hex(&empty_root()),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        assert_eq!(
+            hex(&leaf_hash(&[])),
+            "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"
+        );
     }
 }

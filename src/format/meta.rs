@@ -71,7 +71,11 @@ pub struct CheckpointPolicy {
 
 impl Default for CheckpointPolicy {
     fn default() -> Self {
-        CheckpointPolicy { span_ns: 2_000_000_000, blocks: 1024, bytes: 64 << 20 }
+        CheckpointPolicy {
+            span_ns: 2_000_000_000,
+            blocks: 1024,
+            bytes: 64 << 20,
+        }
     }
 }
 
@@ -87,7 +91,12 @@ pub struct Meta {
 
 impl Meta {
     pub fn new(tracks: Vec<Track>) -> Self {
-        Meta { writer: WriterIdentity::this_build(), checkpoint: CheckpointPolicy::default(), tracks, tags: None }
+        Meta {
+            writer: WriterIdentity::this_build(),
+            checkpoint: CheckpointPolicy::default(),
+            tracks,
+            tags: None,
+        }
     }
 
     pub fn to_json(&self) -> Vec<u8> {
@@ -103,16 +112,28 @@ impl Meta {
 
     pub fn validate(&self) -> Result<()> {
         if self.tracks.len() > MAX_TRACKS {
-            return Err(Error::new(Code::MetaInvalid, format!("{} tracks exceed the limit of {MAX_TRACKS}", self.tracks.len())));
+            return Err(Error::new(
+                Code::MetaInvalid,
+                format!(
+                    "{} tracks exceed the limit of {MAX_TRACKS}",
+                    self.tracks.len()
+                ),
+            ));
         }
         let mut ids: Vec<u32> = self.tracks.iter().map(|t| t.id).collect();
         ids.sort_unstable();
         if let Some(w) = ids.windows(2).find(|w| w[0] == w[1]) {
-            return Err(Error::new(Code::MetaInvalid, format!("track id {} is declared twice", w[0])));
+            return Err(Error::new(
+                Code::MetaInvalid,
+                format!("track id {} is declared twice", w[0]),
+            ));
         }
         let p = &self.checkpoint;
         if p.span_ns == 0 || p.blocks == 0 || p.bytes == 0 {
-            return Err(Error::new(Code::MetaInvalid, "checkpoint limits must be non-zero"));
+            return Err(Error::new(
+                Code::MetaInvalid,
+                "checkpoint limits must be non-zero",
+            ));
         }
         Ok(())
     }
@@ -128,8 +149,17 @@ mod tests {
 
     #[test]
     fn json_is_compact_ordered_and_round_trips() {
-        let mut m = Meta::new(vec![Track { id: 3, kind: TrackKind::Audio, caps: "audio/x-opus".into(), tags: None }]);
-        m.writer = WriterIdentity { name: "w".into(), version: "1".into(), commit: "c".into() };
+        let mut m = Meta::new(vec![Track {
+            id: 3,
+            kind: TrackKind::Audio,
+            caps: "audio/x-opus".into(),
+            tags: None,
+        }]);
+        m.writer = WriterIdentity {
+            name: "w".into(),
+            version: "1".into(),
+            commit: "c".into(),
+        };
         let json = String::from_utf8(m.to_json()).unwrap();
         assert_eq!(
             json,
@@ -140,9 +170,20 @@ mod tests {
 
     #[test]
     fn duplicate_tracks_and_garbage_are_rejected() {
-        let t = Track { id: 1, kind: TrackKind::Data, caps: "x".into(), tags: None };
+        let t = Track {
+            id: 1,
+            kind: TrackKind::Data,
+            caps: "x".into(),
+            tags: None,
+        };
         let m = Meta::new(vec![t.clone(), t]);
-        assert_eq!(Meta::from_json(&m.to_json()).unwrap_err().code, Code::MetaInvalid);
-        assert_eq!(Meta::from_json(b"{\"tracks\":").unwrap_err().code, Code::MetaInvalid);
+        assert_eq!(
+            Meta::from_json(&m.to_json()).unwrap_err().code,
+            Code::MetaInvalid
+        );
+        assert_eq!(
+            Meta::from_json(b"{\"tracks\":").unwrap_err().code,
+            Code::MetaInvalid
+        );
     }
 }

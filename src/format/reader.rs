@@ -7,8 +7,8 @@ use std::io::{self, Read};
 
 use crate::format::block::BlockHeader;
 use crate::format::chunk::{
-    CHUNK_HEADER_LEN, ChunkHeader, MAX_PAYLOAD, TAG_HEADER, TAG_META, TAG_SAFE, TAG_TAIL, TAG_VERI, chunk_crc,
-    crc_matches, is_block_tag, tag_name,
+    CHUNK_HEADER_LEN, ChunkHeader, MAX_PAYLOAD, TAG_HEADER, TAG_META, TAG_SAFE, TAG_TAIL, TAG_VERI,
+    chunk_crc, crc_matches, is_block_tag, tag_name,
 };
 use crate::format::error::{Code, Error, Result};
 use crate::format::header::{FileHeader, HEADER_CHUNK_LEN};
@@ -17,7 +17,7 @@ use crate::format::item::{Item, decode};
 use crate::format::merkle::{Hash, leaf_hash};
 use crate::format::meta::Meta;
 use crate::format::scan::{Scanner, Step, drive};
-use crate::format::seek::{SeekHit, SeekIndexBuilder, SeekTable, Snap};
+use crate::format::seek::{SeekEntry, SeekHit, SeekIndexBuilder, SeekTable, Snap};
 use crate::format::source::ReadAt;
 use crate::format::tail::{TAIL_CHUNK_LEN, Tail};
 
@@ -82,23 +82,55 @@ impl<S: ReadAt> Reader<S> {
         let len = src.size().map_err(|e| Error::io(e, "reading file size"))?;
         let mut magic = [0u8; 4];
         src.read_exact_at(0, &mut magic).map_err(|_| {
-            Error::at(Code::ChunkTruncated, 0, 0, format!("a {len}-byte file is too short for an H4MK header"))
+            Error::at(
+                Code::ChunkTruncated,
+                0,
+                0,
+                format!("a {len}-byte file is too short for an H4MK header"),
+            )
         })?;
         if magic != TAG_HEADER {
-            return Err(Error::at(Code::FileMagic, 0, 0, format!("the file starts with \"{}\", not \"H4MK\"", tag_name(&magic))));
+            return Err(Error::at(
+                Code::FileMagic,
+                0,
+                0,
+                format!(
+                    "the file starts with \"{}\", not \"H4MK\"",
+                    tag_name(&magic)
+                ),
+            ));
         }
         let (_, payload) = read_chunk(&mut src, len, 0, Some(0))?;
         let header = FileHeader::decode(&payload).map_err(|e| e.with_location(0, 0))?;
         let (h, json) = read_chunk(&mut src, len, HEADER_CHUNK_LEN, Some(1))?;
         if h.tag != TAG_META {
-            return Err(Error::at(Code::ChunkOrder, 1, HEADER_CHUNK_LEN, format!("chunk 1 is {}, not META", tag_name(&h.tag))));
+            return Err(Error::at(
+                Code::ChunkOrder,
+                1,
+                HEADER_CHUNK_LEN,
+                format!("chunk 1 is {}, not META", tag_name(&h.tag)),
+            ));
         }
         let meta = Meta::from_json(&json).map_err(|e| e.with_location(1, HEADER_CHUNK_LEN))?;
         let body_offset = HEADER_CHUNK_LEN + h.chunk_len();
-        let mut r = Reader { src, len, header, meta, body_offset, index: None, index_problem: None, veri: None };
+        let mut r = Reader {
+            src,
+            len,
+            header,
+            meta,
+            body_offset,
+            index: None,
+            index_problem: None,
+            veri: None,
+        };
         match r.read_tail() {
             Ok(Some((tail, table))) => r.index = Some(Index::InFile { tail, table }),
-            Ok(None) => r.index_problem = Some(Error::new(Code::VeriAbsent, "the file has no TAIL: it was cut short or not finished")),
+            Ok(None) => {
+                r.index_problem = Some(Error::new(
+                    Code::VeriAbsent,
+                    "the file has no TAIL: it was cut short or not finished",
+                ))
+            }
             Err(e) => r.index_problem = Some(e),
         }
         Ok(r)
@@ -110,12 +142,17 @@ impl<S: ReadAt> Reader<S> {
         }
         let at = self.len - TAIL_CHUNK_LEN;
         let mut b = [0u8; TAIL_CHUNK_LEN as usize];
-        self.src.read_exact_at(at, &mut b).map_err(io_at(at, "reading TAIL"))?;
+        self.src
+            .read_exact_at(at, &mut b)
+            .map_err(io_at(at, "reading TAIL"))?;
         if b[0..4] != TAG_TAIL || !crc_matches(&b) {
             return Ok(None);
         }
         let tail = Tail::decode(&b[CHUNK_HEADER_LEN..]).map_err(|e| e.with_offset(at))?;
-        if tail.file_len != self.len || tail.seek_offset >= tail.veri_offset || tail.veri_offset >= at {
+        if tail.file_len != self.len
+            || tail.seek_offset >= tail.veri_offset
+            || tail.veri_offset >= at
+        {
             return Err(Error::new(
                 Code::TailMismatch,
                 format!(
@@ -125,7 +162,8 @@ impl<S: ReadAt> Reader<S> {
             )
             .with_offset(at));
         }
-        let table = SeekTable::read(&mut self.src, tail.seek_offset).map_err(|e| e.with_offset(tail.seek_offset))?;
+        let table = SeekTable::read(&mut self.src, tail.seek_offset)
+            .map_err(|e| e.with_offset(tail.seek_offset))?;
         Ok(Some((tail, table)))
     }
 
@@ -176,12 +214,23 @@ impl<S: ReadAt> Reader<S> {
     fn scan_index(&mut self) -> Result<Vec<u8>> {
         let mut builder = SeekIndexBuilder::new(self.meta.tracks.iter().map(|t| t.id));
         let mut leaf = 0u64;
-        let mut cursor = ReadAtCursor { src: &mut self.src, pos: self.body_offset, end: self.len };
+        let mut cursor = ReadAtCursor {
+            src: &mut self.src,
+            pos: self.body_offset,
+            end: self.len,
+        };
         let mut scanner = Scanner::at(self.body_offset, 2);
         drive(&mut cursor, &mut scanner, |step| {
             if let Step::Chunk(c) = step {
                 if let Item::Block { header, .. } = decode(&c)? {
-                    builder.note_block(header.track, header.time(), header.duration, header.flags.is_keyframe(), c.offset, leaf);
+                    builder.note_block(
+                        header.track,
+                        header.time(),
+                        header.duration,
+                        header.flags.is_keyframe(),
+                        c.offset,
+                        leaf,
+                    );
                     leaf += 1;
                 }
             }
@@ -191,43 +240,78 @@ impl<S: ReadAt> Reader<S> {
         Ok(chunk[CHUNK_HEADER_LEN..].to_vec())
     }
 
-    /// The keyframe of `track` (or of any track) at or before / after `time` (ns).
-    pub fn find_keyframe(&mut self, track: Option<u32>, time: u64, snap: Snap) -> Result<Option<SeekHit>> {
+    /// Runs `f` with the index and the source its entries are read from.
+    fn with_index<T>(
+        &mut self,
+        f: impl FnOnce(&SeekTable, &mut dyn ReadAt) -> Result<T>,
+    ) -> Result<T> {
         self.seek_table()?;
-        let (table, src): (&SeekTable, &mut dyn ReadAt) = match &self.index {
-            Some(Index::InFile { table, .. }) => (table, &mut self.src),
-            Some(Index::Scanned { table, payload }) => (table, &mut payload.as_slice()),
+        match &self.index {
+            Some(Index::InFile { table, .. }) => f(table, &mut self.src),
+            Some(Index::Scanned { table, payload }) => f(table, &mut payload.as_slice()),
             None => unreachable!("seek_table built the index"),
-        };
-        let mut src = src;
-        match track {
+        }
+    }
+
+    /// The keyframe of `track` (or of any track) at or before / after `time` (ns).
+    pub fn find_keyframe(
+        &mut self,
+        track: Option<u32>,
+        time: u64,
+        snap: Snap,
+    ) -> Result<Option<SeekHit>> {
+        self.with_index(|table, mut src| match track {
             Some(t) => table.find_in_track(&mut src, t, time, snap),
             None => table.find_any(&mut src, time, snap),
-        }
+        })
+    }
+
+    /// Entry `i` of the keyframe index (all tracks, in directory order).
+    pub fn seek_entry(&mut self, i: u64) -> Result<SeekEntry> {
+        self.with_index(|table, mut src| table.entry(&mut src, i))
     }
 
     /// Reads and CRC-checks the block chunk at `offset`.
     pub fn read_block_at(&mut self, offset: u64) -> Result<BlockAt> {
         let (h, payload) = read_chunk(&mut self.src, self.len, offset, None)?;
         if !is_block_tag(&h.tag) {
-            return Err(Error::new(Code::ChunkOrder, format!("expected a block at offset {offset}, found {}", tag_name(&h.tag)))
-                .with_offset(offset));
+            return Err(Error::new(
+                Code::ChunkOrder,
+                format!(
+                    "expected a block at offset {offset}, found {}",
+                    tag_name(&h.tag)
+                ),
+            )
+            .with_offset(offset));
         }
         let (header, data) = BlockHeader::decode(&payload).map_err(|e| e.with_offset(offset))?;
         let ch = h.encode();
         let leaf = leaf_hash(&[&ch, &payload]);
-        Ok(BlockAt { offset, masked: h.tag == TAG_SAFE, header, data: data.to_vec(), leaf, chunk_len: h.chunk_len() })
+        Ok(BlockAt {
+            offset,
+            masked: h.tag == TAG_SAFE,
+            header,
+            data: data.to_vec(),
+            leaf,
+            chunk_len: h.chunk_len(),
+        })
     }
 
     /// VERI, read once through TAIL.
     pub fn veri(&mut self) -> Result<&Veri> {
         if self.veri.is_none() {
             let Some(tail) = self.tail().copied() else {
-                return Err(Error::new(Code::VeriAbsent, "the file has no VERI (no TAIL found)"));
+                return Err(Error::new(
+                    Code::VeriAbsent,
+                    "the file has no VERI (no TAIL found)",
+                ));
             };
             let (h, payload) = read_chunk(&mut self.src, self.len, tail.veri_offset, None)?;
             if h.tag != TAG_VERI {
-                return Err(Error::new(Code::TailMismatch, "TAIL does not point at VERI").with_offset(tail.veri_offset));
+                return Err(
+                    Error::new(Code::TailMismatch, "TAIL does not point at VERI")
+                        .with_offset(tail.veri_offset),
+                );
             }
             self.veri = Some(Veri::decode(&payload).map_err(|e| e.with_offset(tail.veri_offset))?);
         }
@@ -237,36 +321,63 @@ impl<S: ReadAt> Reader<S> {
     /// The stored leaf hash of block ordinal `leaf`, read from its HASH chunk (two small reads).
     pub fn stored_leaf(&mut self, leaf: u64) -> Result<Hash> {
         let piece = *self.veri()?.piece_for_leaf(leaf).ok_or_else(|| {
-            Error::new(Code::ChunkUnlisted, format!("block ordinal {leaf} is not in the leaf table"))
+            Error::new(
+                Code::ChunkUnlisted,
+                format!("block ordinal {leaf} is not in the leaf table"),
+            )
         })?;
         let mut fixed = [0u8; CHUNK_HEADER_LEN + CHECKPOINT_FIXED_LEN];
-        self.src.read_exact_at(piece.offset, &mut fixed).map_err(io_at(piece.offset, "reading HASH"))?;
+        self.src
+            .read_exact_at(piece.offset, &mut fixed)
+            .map_err(io_at(piece.offset, "reading HASH"))?;
         let u32_at = |i: usize| u32::from_le_bytes(fixed[i..i + 4].try_into().expect("4 bytes"));
         let leaf_count = u64::from(u32_at(CHUNK_HEADER_LEN + 24));
         let other_count = u64::from(u32_at(CHUNK_HEADER_LEN + 28));
-        let first_leaf = u64::from_le_bytes(fixed[CHUNK_HEADER_LEN + 16..CHUNK_HEADER_LEN + 24].try_into().expect("8"));
-        if fixed[0..4] != *b"HASH" || first_leaf != piece.first_leaf || leaf - first_leaf >= leaf_count {
-            return Err(Error::new(Code::ChunkUnlisted, format!("HASH chunk at {} does not hold leaf {leaf}", piece.offset))
-                .with_offset(piece.offset));
+        let first_leaf = u64::from_le_bytes(
+            fixed[CHUNK_HEADER_LEN + 16..CHUNK_HEADER_LEN + 24]
+                .try_into()
+                .expect("8"),
+        );
+        if fixed[0..4] != *b"HASH"
+            || first_leaf != piece.first_leaf
+            || leaf - first_leaf >= leaf_count
+        {
+            return Err(Error::new(
+                Code::ChunkUnlisted,
+                format!("HASH chunk at {} does not hold leaf {leaf}", piece.offset),
+            )
+            .with_offset(piece.offset));
         }
         let at = piece.offset
             + (CHUNK_HEADER_LEN + CHECKPOINT_FIXED_LEN) as u64
             + other_count * DIGEST_RECORD_LEN as u64
             + (leaf - first_leaf) * LEAF_LEN as u64;
         let mut out = [0u8; 32];
-        self.src.read_exact_at(at, &mut out).map_err(io_at(at, "reading a leaf hash"))?;
+        self.src
+            .read_exact_at(at, &mut out)
+            .map_err(io_at(at, "reading a leaf hash"))?;
         Ok(out)
     }
 
     /// Looks up a keyframe and reads its block, checking that the block is the one the
     /// entry names: CRC, track, time, and (in a finished file) its leaf in the leaf table.
-    pub fn seek_verified(&mut self, track: Option<u32>, time: u64, snap: Snap) -> Result<Option<(SeekHit, BlockAt)>> {
-        let Some(hit) = self.find_keyframe(track, time, snap)? else { return Ok(None) };
+    pub fn seek_verified(
+        &mut self,
+        track: Option<u32>,
+        time: u64,
+        snap: Snap,
+    ) -> Result<Option<(SeekHit, BlockAt)>> {
+        let Some(hit) = self.find_keyframe(track, time, snap)? else {
+            return Ok(None);
+        };
         let block = self.read_block_at(hit.entry.offset)?;
         let mismatch = |what: String| {
             Err(Error::new(Code::SeekEntryMismatch, what).with_offset(hit.entry.offset))
         };
-        if block.header.track != hit.track || block.header.time() != Some(hit.entry.time) || !block.header.flags.is_keyframe() {
+        if block.header.track != hit.track
+            || block.header.time() != Some(hit.entry.time)
+            || !block.header.flags.is_keyframe()
+        {
             return mismatch(format!(
                 "SEEK names a track {} keyframe at {} ns, the block there is track {} at {:?}",
                 hit.track,
@@ -280,7 +391,10 @@ impl<S: ReadAt> Reader<S> {
             if stored != block.leaf {
                 return Err(Error::new(
                     Code::BlockHashMismatch,
-                    format!("block ordinal {} does not match its leaf hash", hit.entry.ordinal),
+                    format!(
+                        "block ordinal {} does not match its leaf hash",
+                        hit.entry.ordinal
+                    ),
                 )
                 .with_offset(hit.entry.offset));
             }
@@ -290,39 +404,66 @@ impl<S: ReadAt> Reader<S> {
 
     /// Visits every chunk (and damaged region) from the first after META, in file order.
     pub fn scan_body(&mut self, visit: impl FnMut(Step<'_>) -> Result<bool>) -> Result<()> {
-        let mut cursor = ReadAtCursor { src: &mut self.src, pos: self.body_offset, end: self.len };
+        let mut cursor = ReadAtCursor {
+            src: &mut self.src,
+            pos: self.body_offset,
+            end: self.len,
+        };
         let mut scanner = Scanner::at(self.body_offset, 2);
         drive(&mut cursor, &mut scanner, visit)
     }
 }
 
 /// Reads and CRC-checks one chunk at `offset`, refusing absurd sizes before allocating.
-fn read_chunk<S: ReadAt>(src: &mut S, len: u64, offset: u64, ordinal: Option<u64>) -> Result<(ChunkHeader, Vec<u8>)> {
+fn read_chunk<S: ReadAt>(
+    src: &mut S,
+    len: u64,
+    offset: u64,
+    ordinal: Option<u64>,
+) -> Result<(ChunkHeader, Vec<u8>)> {
     let locate = |e: Error| match ordinal {
         Some(o) => e.with_location(o, offset),
         None => e.with_offset(offset),
     };
     if offset.saturating_add(CHUNK_HEADER_LEN as u64) > len {
-        return Err(locate(Error::new(Code::ChunkTruncated, format!("the file ends at {len}, inside a chunk header"))));
+        return Err(locate(Error::new(
+            Code::ChunkTruncated,
+            format!("the file ends at {len}, inside a chunk header"),
+        )));
     }
     let mut hb = [0u8; CHUNK_HEADER_LEN];
-    src.read_exact_at(offset, &mut hb).map_err(|e| locate(Error::io(e, "reading a chunk header")))?;
+    src.read_exact_at(offset, &mut hb)
+        .map_err(|e| locate(Error::io(e, "reading a chunk header")))?;
     let h = ChunkHeader::parse(&hb);
     let name: String = tag_name(&h.tag);
     if h.size > MAX_PAYLOAD {
-        return Err(locate(Error::new(Code::ChunkSizeLimit, format!("{name} chunk declares {} bytes, over the {MAX_PAYLOAD}-byte limit", h.size))));
+        return Err(locate(Error::new(
+            Code::ChunkSizeLimit,
+            format!(
+                "{name} chunk declares {} bytes, over the {MAX_PAYLOAD}-byte limit",
+                h.size
+            ),
+        )));
     }
     if offset + h.chunk_len() > len {
         return Err(locate(Error::new(
             Code::ChunkTruncated,
-            format!("{name} chunk declares {} bytes but the file ends {} bytes after its header", h.size, len - offset - CHUNK_HEADER_LEN as u64),
+            format!(
+                "{name} chunk declares {} bytes but the file ends {} bytes after its header",
+                h.size,
+                len - offset - CHUNK_HEADER_LEN as u64
+            ),
         )));
     }
     let mut payload = vec![0u8; h.size as usize];
-    src.read_exact_at(offset + CHUNK_HEADER_LEN as u64, &mut payload).map_err(|e| locate(Error::io(e, "reading a chunk")))?;
+    src.read_exact_at(offset + CHUNK_HEADER_LEN as u64, &mut payload)
+        .map_err(|e| locate(Error::io(e, "reading a chunk")))?;
     let crc = chunk_crc(&h.tag, h.size, &[&payload]);
     if crc != h.crc {
-        return Err(locate(Error::new(Code::ChunkCrcMismatch, format!("{name} chunk: stored CRC {:08x}, computed {crc:08x}", h.crc))));
+        return Err(locate(Error::new(
+            Code::ChunkCrcMismatch,
+            format!("{name} chunk: stored CRC {:08x}, computed {crc:08x}", h.crc),
+        )));
     }
     Ok((h, payload))
 }

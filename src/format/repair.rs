@@ -57,7 +57,14 @@ pub fn repair<R: Read, W: Write>(mut input: R, output: W) -> Result<(W, RepairRe
                             dropped.push(e.with_location(c.ordinal, c.offset));
                         }
                     }
-                    (Item::Block { masked, header, data }, Some(w)) => {
+                    (
+                        Item::Block {
+                            masked,
+                            header,
+                            data,
+                        },
+                        Some(w),
+                    ) => {
                         let b = NewBlock {
                             track: header.track,
                             masked,
@@ -73,14 +80,22 @@ pub fn repair<R: Read, W: Write>(mut input: R, output: W) -> Result<(W, RepairRe
                         }
                     }
                     (Item::Block { .. }, None) => {
-                        dropped.push(Error::at(Code::ChunkOrder, c.ordinal, c.offset, "a block before META"));
+                        dropped.push(Error::at(
+                            Code::ChunkOrder,
+                            c.ordinal,
+                            c.offset,
+                            "a block before META",
+                        ));
                     }
                     // Header, HASH, SEEK, VERI and TAIL are rebuilt; unknown chunks are not kept.
                     (Item::Unknown, _) => dropped.push(Error::at(
                         Code::ChunkUnlisted,
                         c.ordinal,
                         c.offset,
-                        format!("unknown {} chunk not copied", crate::format::chunk::tag_name(&c.header.tag)),
+                        format!(
+                            "unknown {} chunk not copied",
+                            crate::format::chunk::tag_name(&c.header.tag)
+                        ),
                     )),
                     _ => {}
                 }
@@ -90,8 +105,19 @@ pub fn repair<R: Read, W: Write>(mut input: R, output: W) -> Result<(W, RepairRe
         Ok(true)
     })?;
     let Some(writer) = writer else {
-        return Err(Error::new(Code::MetaInvalid, "no intact META chunk: the track table is lost, nothing can be rebuilt"));
+        return Err(Error::new(
+            Code::MetaInvalid,
+            "no intact META chunk: the track table is lost, nothing can be rebuilt",
+        ));
     };
     let (out, summary) = writer.finish()?;
-    Ok((out, RepairReport { kept_blocks, dropped, bytes_in, summary }))
+    Ok((
+        out,
+        RepairReport {
+            kept_blocks,
+            dropped,
+            bytes_in,
+            summary,
+        },
+    ))
 }

@@ -10,7 +10,8 @@
 use std::io::{self, Read};
 
 use crate::format::chunk::{
-    CHUNK_HEADER_LEN, ChunkHeader, MAX_PAYLOAD, TAG_HEADER, Tag, crc_matches, is_known_tag, tag_name,
+    CHUNK_HEADER_LEN, ChunkHeader, MAX_PAYLOAD, TAG_HEADER, Tag, crc_matches, is_known_tag,
+    tag_name,
 };
 use crate::format::error::{Code, Error};
 
@@ -84,7 +85,15 @@ impl Scanner {
 
     /// A scanner whose first byte is at `offset` in the file, where chunk `ordinal` starts.
     pub fn at(offset: u64, ordinal: u64) -> Self {
-        Scanner { buf: Vec::new(), start: 0, end: 0, base: offset, ordinal, eof: false, resync: None }
+        Scanner {
+            buf: Vec::new(),
+            start: 0,
+            end: 0,
+            base: offset,
+            ordinal,
+            eof: false,
+            resync: None,
+        }
     }
 
     /// File offset of the next byte not yet accounted for.
@@ -103,7 +112,8 @@ impl Scanner {
     }
 
     fn make_room(&mut self, extra: usize) {
-        if self.start > 0 && (self.start >= self.buf.len() / 2 || self.end + extra > self.buf.len()) {
+        if self.start > 0 && (self.start >= self.buf.len() / 2 || self.end + extra > self.buf.len())
+        {
             self.buf.copy_within(self.start..self.end, 0);
             if let Some((p, _, _)) = &mut self.resync {
                 *p -= self.start;
@@ -160,7 +170,11 @@ impl Scanner {
     }
 
     fn header_at(&self, pos: usize) -> ChunkHeader {
-        ChunkHeader::parse(self.buf[pos..pos + CHUNK_HEADER_LEN].try_into().expect("12 bytes"))
+        ChunkHeader::parse(
+            self.buf[pos..pos + CHUNK_HEADER_LEN]
+                .try_into()
+                .expect("12 bytes"),
+        )
     }
 
     pub fn next(&mut self) -> Step<'_> {
@@ -181,11 +195,18 @@ impl Scanner {
         let h = self.header_at(self.start);
         let offset = self.position();
         if self.ordinal == 0 && offset == 0 && h.tag != TAG_HEADER {
-            let msg = format!("the file starts with \"{}\", not \"H4MK\"", tag_name(&h.tag));
+            let msg = format!(
+                "the file starts with \"{}\", not \"H4MK\"",
+                tag_name(&h.tag)
+            );
             return self.resync_from(self.start + 1, Code::FileMagic, msg);
         }
         if h.size > MAX_PAYLOAD {
-            let msg = format!("{} chunk declares {} bytes, over the {MAX_PAYLOAD}-byte limit", tag_name(&h.tag), h.size);
+            let msg = format!(
+                "{} chunk declares {} bytes, over the {MAX_PAYLOAD}-byte limit",
+                tag_name(&h.tag),
+                h.size
+            );
             return self.resync_from(self.start + 1, Code::ChunkSizeLimit, msg);
         }
         let len = h.chunk_len() as usize;
@@ -206,14 +227,24 @@ impl Scanner {
             let mut c = crc32fast::Hasher::new();
             c.update(&bytes[0..8]);
             c.update(&bytes[CHUNK_HEADER_LEN..]);
-            let msg = format!("{} chunk: stored CRC {:08x}, computed {:08x}", tag_name(&h.tag), h.crc, c.finalize());
+            let msg = format!(
+                "{} chunk: stored CRC {:08x}, computed {:08x}",
+                tag_name(&h.tag),
+                h.crc,
+                c.finalize()
+            );
             return self.resync_from(self.start + 1, Code::ChunkCrcMismatch, msg);
         }
         let ordinal = self.ordinal;
         self.ordinal += 1;
         let start = self.start;
         self.start += len;
-        Step::Chunk(RawChunk { ordinal, offset, header: h, bytes: &self.buf[start..start + len] })
+        Step::Chunk(RawChunk {
+            ordinal,
+            offset,
+            header: h,
+            bytes: &self.buf[start..start + len],
+        })
     }
 
     /// Searches from `from` for the next valid chunk; the chunk at `start` is damaged.
@@ -269,7 +300,9 @@ pub fn drive<R: Read>(
     loop {
         match scanner.next() {
             Step::NeedMore => {
-                scanner.fill_from(r).map_err(|e| Error::io(e, "reading H4MK input"))?;
+                scanner
+                    .fill_from(r)
+                    .map_err(|e| Error::io(e, "reading H4MK input"))?;
             }
             Step::End => return Ok(()),
             step => {
@@ -303,7 +336,11 @@ mod tests {
         loop {
             match s.next() {
                 Step::Chunk(c) => out.push((c.ordinal, c.offset, Ok(c.header.tag))),
-                Step::Damage(d) => out.push((d.error.chunk.unwrap(), d.error.offset.unwrap(), Err(d.error.code))),
+                Step::Damage(d) => out.push((
+                    d.error.chunk.unwrap(),
+                    d.error.offset.unwrap(),
+                    Err(d.error.code),
+                )),
                 Step::End => return out,
                 Step::NeedMore => {
                     if fed == bytes.len() {
@@ -342,7 +379,11 @@ mod tests {
             assert_eq!(damaged.len(), 1, "byte {i}: {items:?}");
             assert_eq!(damaged[0].0, hit, "byte {i}");
             assert_eq!(damaged[0].1, starts[hit as usize] as u64, "byte {i}");
-            assert_eq!(items.len(), 4, "byte {i}: ordinals after the damage must line up: {items:?}");
+            assert_eq!(
+                items.len(),
+                4,
+                "byte {i}: ordinals after the damage must line up: {items:?}"
+            );
             if i < 4 {
                 assert_eq!(damaged[0].2, Err(Code::FileMagic));
             }

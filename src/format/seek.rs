@@ -26,7 +26,11 @@ pub struct SeekEntry {
 impl SeekEntry {
     fn decode(b: &[u8; ENTRY_LEN]) -> Self {
         let u = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
-        SeekEntry { time: u(0), ordinal: u(8), offset: u(16) }
+        SeekEntry {
+            time: u(0),
+            ordinal: u(8),
+            offset: u(16),
+        }
     }
     fn encode_into(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.time.to_le_bytes());
@@ -91,7 +95,14 @@ impl SeekIndexBuilder {
     fn track(&mut self, id: u32) -> &mut (TrackSummary, Vec<SeekEntry>) {
         self.tracks.entry(id).or_insert_with(|| {
             (
-                TrackSummary { track: id, first_entry: 0, entry_count: 0, block_count: 0, first_time: None, end_time: None },
+                TrackSummary {
+                    track: id,
+                    first_entry: 0,
+                    entry_count: 0,
+                    block_count: 0,
+                    first_time: None,
+                    end_time: None,
+                },
                 Vec::new(),
             )
         })
@@ -114,7 +125,11 @@ impl SeekIndexBuilder {
             let end = t.saturating_add(duration.unwrap_or(0));
             summary.end_time = Some(summary.end_time.map_or(end, |e| e.max(end)));
             if keyframe {
-                entries.push(SeekEntry { time: t, offset, ordinal });
+                entries.push(SeekEntry {
+                    time: t,
+                    offset,
+                    ordinal,
+                });
             }
         }
     }
@@ -125,7 +140,9 @@ impl SeekIndexBuilder {
 
     pub fn encode_chunk(&self) -> Result<Vec<u8>> {
         let n = self.entry_count();
-        let mut p = Vec::with_capacity(SEEK_FIXED_LEN + self.tracks.len() * TRACK_RECORD_LEN + n * ENTRY_LEN);
+        let mut p = Vec::with_capacity(
+            SEEK_FIXED_LEN + self.tracks.len() * TRACK_RECORD_LEN + n * ENTRY_LEN,
+        );
         p.extend_from_slice(&(self.tracks.len() as u32).to_le_bytes());
         p.extend_from_slice(&(ENTRY_LEN as u32).to_le_bytes());
         let mut sorted: Vec<Vec<SeekEntry>> = Vec::with_capacity(self.tracks.len());
@@ -133,7 +150,11 @@ impl SeekIndexBuilder {
         for (summary, entries) in self.tracks.values() {
             let mut e = entries.clone();
             e.sort_unstable_by_key(|e| (e.time, e.ordinal));
-            let s = TrackSummary { first_entry: first, entry_count: e.len() as u64, ..*summary };
+            let s = TrackSummary {
+                first_entry: first,
+                entry_count: e.len() as u64,
+                ..*summary
+            };
             s.encode_into(&mut p);
             first += e.len() as u64;
             sorted.push(e);
@@ -178,16 +199,23 @@ impl SeekTable {
         src.read_exact_at(chunk_offset, &mut hdr).map_err(io)?;
         let ch = ChunkHeader::parse(hdr[..CHUNK_HEADER_LEN].try_into().expect("12 bytes"));
         if ch.tag != TAG_SEEK {
-            return Err(Error::new(Code::TailMismatch, "TAIL does not point at a SEEK chunk"));
+            return Err(Error::new(
+                Code::TailMismatch,
+                "TAIL does not point at a SEEK chunk",
+            ));
         }
         let track_count = u32::from_le_bytes(hdr[12..16].try_into().expect("4 bytes"));
         let entry_len = u32::from_le_bytes(hdr[16..20].try_into().expect("4 bytes"));
         let dir_len = u64::from(track_count) * TRACK_RECORD_LEN as u64;
         if entry_len as usize != ENTRY_LEN || SEEK_FIXED_LEN as u64 + dir_len > u64::from(ch.size) {
-            return Err(Error::new(Code::ChunkMalformed, "SEEK directory does not fit its chunk"));
+            return Err(Error::new(
+                Code::ChunkMalformed,
+                "SEEK directory does not fit its chunk",
+            ));
         }
         let mut dir = vec![0u8; dir_len as usize];
-        src.read_exact_at(chunk_offset + hdr.len() as u64, &mut dir).map_err(io)?;
+        src.read_exact_at(chunk_offset + hdr.len() as u64, &mut dir)
+            .map_err(io)?;
         let entries_at = chunk_offset + hdr.len() as u64 + dir_len;
         let entry_bytes = u64::from(ch.size) - SEEK_FIXED_LEN as u64 - dir_len;
         Self::from_parts(&dir, track_count, entries_at, entry_bytes)
@@ -199,7 +227,10 @@ impl SeekTable {
         let mut r = PayloadReader::new(payload, "SEEK");
         let track_count = r.u32()?;
         if r.u32()? as usize != ENTRY_LEN {
-            return Err(Error::new(Code::ChunkMalformed, "SEEK entry size is not 24"));
+            return Err(Error::new(
+                Code::ChunkMalformed,
+                "SEEK entry size is not 24",
+            ));
         }
         let n = r.expect_records(track_count.into(), TRACK_RECORD_LEN)?;
         let dir = r.take(n * TRACK_RECORD_LEN)?;
@@ -209,24 +240,39 @@ impl SeekTable {
 
     fn from_parts(dir: &[u8], track_count: u32, entries_at: u64, entry_bytes: u64) -> Result<Self> {
         if entry_bytes % ENTRY_LEN as u64 != 0 {
-            return Err(Error::new(Code::ChunkMalformed, "SEEK entries are not a whole number of records"));
+            return Err(Error::new(
+                Code::ChunkMalformed,
+                "SEEK entries are not a whole number of records",
+            ));
         }
         let entry_total = entry_bytes / ENTRY_LEN as u64;
         let mut r = PayloadReader::new(dir, "SEEK");
-        let tracks = (0..track_count).map(|_| TrackSummary::decode(&mut r)).collect::<Result<Vec<_>>>()?;
+        let tracks = (0..track_count)
+            .map(|_| TrackSummary::decode(&mut r))
+            .collect::<Result<Vec<_>>>()?;
         for t in &tracks {
             let end = t.first_entry.checked_add(t.entry_count);
             if end.is_none_or(|e| e > entry_total) {
                 return Err(Error::new(
                     Code::ChunkMalformed,
-                    format!("SEEK track {} claims entries beyond the {entry_total} stored", t.track),
+                    format!(
+                        "SEEK track {} claims entries beyond the {entry_total} stored",
+                        t.track
+                    ),
                 ));
             }
         }
         if tracks.windows(2).any(|w| w[0].track >= w[1].track) {
-            return Err(Error::new(Code::ChunkMalformed, "SEEK tracks are not sorted by id"));
+            return Err(Error::new(
+                Code::ChunkMalformed,
+                "SEEK tracks are not sorted by id",
+            ));
         }
-        Ok(SeekTable { tracks, entries_at, entry_total })
+        Ok(SeekTable {
+            tracks,
+            entries_at,
+            entry_total,
+        })
     }
 
     pub fn entry_total(&self) -> u64 {
@@ -234,13 +280,19 @@ impl SeekTable {
     }
 
     pub fn summary(&self, track: u32) -> Option<&TrackSummary> {
-        self.tracks.binary_search_by_key(&track, |t| t.track).ok().map(|i| &self.tracks[i])
+        self.tracks
+            .binary_search_by_key(&track, |t| t.track)
+            .ok()
+            .map(|i| &self.tracks[i])
     }
 
     /// Entry `i` of the whole table (all tracks, in directory order).
     pub fn entry<S: ReadAt>(&self, src: &mut S, i: u64) -> Result<SeekEntry> {
         if i >= self.entry_total {
-            return Err(Error::new(Code::InvalidInput, format!("SEEK entry {i} of {}", self.entry_total)));
+            return Err(Error::new(
+                Code::InvalidInput,
+                format!("SEEK entry {i} of {}", self.entry_total),
+            ));
         }
         let mut b = [0u8; ENTRY_LEN];
         src.read_exact_at(self.entries_at + i * ENTRY_LEN as u64, &mut b)
@@ -249,9 +301,18 @@ impl SeekTable {
     }
 
     /// The keyframe of `track` at or before (or after) `time`, by binary search.
-    pub fn find_in_track<S: ReadAt>(&self, src: &mut S, track: u32, time: u64, snap: Snap) -> Result<Option<SeekHit>> {
+    pub fn find_in_track<S: ReadAt>(
+        &self,
+        src: &mut S,
+        track: u32,
+        time: u64,
+        snap: Snap,
+    ) -> Result<Option<SeekHit>> {
         let Some(t) = self.summary(track) else {
-            return Err(Error::new(Code::InvalidInput, format!("no track {track} in the SEEK index")));
+            return Err(Error::new(
+                Code::InvalidInput,
+                format!("no track {track} in the SEEK index"),
+            ));
         };
         // First index whose time is greater than `time` (Before) or at least `time` (After).
         let (mut lo, mut hi) = (0u64, t.entry_count);
@@ -268,19 +329,37 @@ impl SeekTable {
             Snap::Before => lo.checked_sub(1),
             Snap::After => (lo < t.entry_count).then_some(lo),
         };
-        pick.map(|i| Ok(SeekHit { track, entry: self.entry(src, t.first_entry + i)? })).transpose()
+        pick.map(|i| {
+            Ok(SeekHit {
+                track,
+                entry: self.entry(src, t.first_entry + i)?,
+            })
+        })
+        .transpose()
     }
 
     /// The same over every track: the latest keyframe at or before (or the earliest at or
     /// after) `time` in any track; ties go to the smaller file offset.
-    pub fn find_any<S: ReadAt>(&self, src: &mut S, time: u64, snap: Snap) -> Result<Option<SeekHit>> {
+    pub fn find_any<S: ReadAt>(
+        &self,
+        src: &mut S,
+        time: u64,
+        snap: Snap,
+    ) -> Result<Option<SeekHit>> {
         let mut best: Option<SeekHit> = None;
         for t in &self.tracks {
-            let Some(hit) = self.find_in_track(src, t.track, time, snap)? else { continue };
+            let Some(hit) = self.find_in_track(src, t.track, time, snap)? else {
+                continue;
+            };
             let better = match (&best, snap) {
                 (None, _) => true,
-                (Some(b), Snap::Before) => (hit.entry.time, std::cmp::Reverse(hit.entry.offset)) > (b.entry.time, std::cmp::Reverse(b.entry.offset)),
-                (Some(b), Snap::After) => (hit.entry.time, hit.entry.offset) < (b.entry.time, b.entry.offset),
+                (Some(b), Snap::Before) => {
+                    (hit.entry.time, std::cmp::Reverse(hit.entry.offset))
+                        > (b.entry.time, std::cmp::Reverse(b.entry.offset))
+                }
+                (Some(b), Snap::After) => {
+                    (hit.entry.time, hit.entry.offset) < (b.entry.time, b.entry.offset)
+                }
             };
             if better {
                 best = Some(hit);
@@ -298,8 +377,22 @@ mod tests {
         let mut b = SeekIndexBuilder::new([2, 1]);
         // track 1: keyframes at 0, 10, 20, 30; track 2 at 5, 25
         for (i, t) in [0u64, 10, 20, 30].iter().enumerate() {
-            b.note_block(1, Some(*t), Some(10), true, 1000 + i as u64 * 100, i as u64 * 2);
-            b.note_block(1, Some(*t + 5), Some(5), false, 1050 + i as u64 * 100, i as u64 * 2 + 1);
+            b.note_block(
+                1,
+                Some(*t),
+                Some(10),
+                true,
+                1000 + i as u64 * 100,
+                i as u64 * 2,
+            );
+            b.note_block(
+                1,
+                Some(*t + 5),
+                Some(5),
+                false,
+                1050 + i as u64 * 100,
+                i as u64 * 2 + 1,
+            );
         }
         b.note_block(2, Some(25), None, true, 2500, 9);
         b.note_block(2, Some(5), None, true, 500, 8);
@@ -325,20 +418,54 @@ mod tests {
     fn lookups_snap_before_and_after() {
         let (payload, t) = table();
         let mut src = payload.as_slice();
-        let before = |time| t.find_in_track(&mut src.clone(), 1, time, Snap::Before).unwrap().map(|h| h.entry.time);
+        let before = |time| {
+            t.find_in_track(&mut src.clone(), 1, time, Snap::Before)
+                .unwrap()
+                .map(|h| h.entry.time)
+        };
         assert_eq!(before(0), Some(0));
         assert_eq!(before(9), Some(0));
         assert_eq!(before(10), Some(10));
         assert_eq!(before(1000), Some(30));
-        let after = |time| t.find_in_track(&mut src.clone(), 1, time, Snap::After).unwrap().map(|h| h.entry.time);
+        let after = |time| {
+            t.find_in_track(&mut src.clone(), 1, time, Snap::After)
+                .unwrap()
+                .map(|h| h.entry.time)
+        };
         assert_eq!(after(0), Some(0));
         assert_eq!(after(1), Some(10));
         assert_eq!(after(31), None);
         // Track 2 entries were noted out of order and come back sorted.
-        assert_eq!(t.find_in_track(&mut src, 2, 6, Snap::Before).unwrap().unwrap().entry.offset, 500);
-        assert_eq!(t.find_any(&mut src, 27, Snap::Before).unwrap().unwrap().track, 2);
-        assert_eq!(t.find_any(&mut src, 21, Snap::After).unwrap().unwrap().entry.time, 25);
-        assert_eq!(t.find_any(&mut src, 20, Snap::After).unwrap().unwrap().track, 1);
+        assert_eq!(
+            t.find_in_track(&mut src, 2, 6, Snap::Before)
+                .unwrap()
+                .unwrap()
+                .entry
+                .offset,
+            500
+        );
+        assert_eq!(
+            t.find_any(&mut src, 27, Snap::Before)
+                .unwrap()
+                .unwrap()
+                .track,
+            2
+        );
+        assert_eq!(
+            t.find_any(&mut src, 21, Snap::After)
+                .unwrap()
+                .unwrap()
+                .entry
+                .time,
+            25
+        );
+        assert_eq!(
+            t.find_any(&mut src, 20, Snap::After)
+                .unwrap()
+                .unwrap()
+                .track,
+            1
+        );
         assert!(t.find_in_track(&mut src, 7, 0, Snap::Before).is_err());
     }
 
@@ -346,6 +473,9 @@ mod tests {
     fn hostile_directory_is_refused() {
         let (mut payload, _) = table();
         payload[8 + 16..8 + 24].copy_from_slice(&u64::MAX.to_le_bytes()); // entry_count of track 1
-        assert_eq!(SeekTable::from_payload(&payload).unwrap_err().code, Code::ChunkMalformed);
+        assert_eq!(
+            SeekTable::from_payload(&payload).unwrap_err().code,
+            Code::ChunkMalformed
+        );
     }
 }

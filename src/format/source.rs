@@ -48,7 +48,10 @@ impl ReadAt for &[u8] {
                 buf.copy_from_slice(src);
                 Ok(())
             }
-            None => Err(io::Error::new(io::ErrorKind::UnexpectedEof, "read past the end of the data")),
+            None => Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "read past the end of the data",
+            )),
         }
     }
     fn size(&mut self) -> io::Result<u64> {

@@ -25,7 +25,11 @@ impl Tail {
 
     pub fn decode(payload: &[u8]) -> Result<Self> {
         let mut r = PayloadReader::new(payload, "TAIL");
-        let t = Tail { seek_offset: r.u64()?, veri_offset: r.u64()?, file_len: r.u64()? };
+        let t = Tail {
+            seek_offset: r.u64()?,
+            veri_offset: r.u64()?,
+            file_len: r.u64()?,
+        };
         r.finish()?;
         Ok(t)
     }

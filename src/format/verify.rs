@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
 
 use crate::format::chunk::{CHUNK_HEADER_LEN, TAG_SEEK, Tag, tag_name};
-use crate::format::header::HEADER_CHUNK_LEN as META_OFFSET;
 use crate::format::error::{Code, Error, Result};
+use crate::format::header::HEADER_CHUNK_LEN as META_OFFSET;
 use crate::format::integrity::{Checkpoint, ChunkDigest, PieceRef, Veri, chunk_digest};
 use crate::format::item::{Item, decode};
 use crate::format::merkle::{Hash, MerkleAccumulator, hex, leaf_hash};
@@ -41,9 +41,21 @@ impl Report {
 
 #[derive(Debug, Clone)]
 enum Entry {
-    Block { ordinal: u64, offset: u64, leaf: Hash, note: BlockNote },
-    Other { ordinal: u64, offset: u64, tag: Tag, digest: Hash },
-    Damaged { ordinal: u64 },
+    Block {
+        ordinal: u64,
+        offset: u64,
+        leaf: Hash,
+        note: BlockNote,
+    },
+    Other {
+        ordinal: u64,
+        offset: u64,
+        tag: Tag,
+        digest: Hash,
+    },
+    Damaged {
+        ordinal: u64,
+    },
 }
 
 /// What SEEK needs to know of a block.
@@ -58,7 +70,9 @@ struct BlockNote {
 impl Entry {
     fn ordinal(&self) -> u64 {
         match self {
-            Entry::Block { ordinal, .. } | Entry::Other { ordinal, .. } | Entry::Damaged { ordinal, .. } => *ordinal,
+            Entry::Block { ordinal, .. }
+            | Entry::Other { ordinal, .. }
+            | Entry::Damaged { ordinal, .. } => *ordinal,
         }
     }
 }
@@ -87,7 +101,10 @@ struct Verifier {
 /// Verifies the whole stream `r`; `progress` is called with the offset reached, now and then.
 /// Only an I/O error makes this return `Err`; everything wrong with the file is a finding.
 pub fn verify<R: Read>(mut r: R, mut progress: impl FnMut(u64)) -> Result<Report> {
-    let mut v = Verifier { tree_known: true, ..Verifier::default() };
+    let mut v = Verifier {
+        tree_known: true,
+        ..Verifier::default()
+    };
     let mut scanner = Scanner::new();
     let mut last_progress = 0u64;
     drive(&mut r, &mut scanner, |step| {
@@ -133,19 +150,39 @@ impl Verifier {
             }
         };
         if self.tail.is_some() {
-            self.find(Error::at(Code::ChunkOrder, c.ordinal, c.offset, format!("{} chunk after TAIL", tag_name(&c.header.tag))));
+            self.find(Error::at(
+                Code::ChunkOrder,
+                c.ordinal,
+                c.offset,
+                format!("{} chunk after TAIL", tag_name(&c.header.tag)),
+            ));
         }
-        let other = |c: &RawChunk| Entry::Other { ordinal: c.ordinal, offset: c.offset, tag: c.header.tag, digest: chunk_digest(c.bytes) };
+        let other = |c: &RawChunk| Entry::Other {
+            ordinal: c.ordinal,
+            offset: c.offset,
+            tag: c.header.tag,
+            digest: chunk_digest(c.bytes),
+        };
         match item {
             Item::Header(_) => {
                 if c.ordinal != 0 {
-                    self.find(Error::at(Code::ChunkOrder, c.ordinal, c.offset, "a second file header"));
+                    self.find(Error::at(
+                        Code::ChunkOrder,
+                        c.ordinal,
+                        c.offset,
+                        "a second file header",
+                    ));
                 }
                 self.range.push(other(c));
             }
             Item::Meta { meta, .. } => {
                 if self.meta.is_none() && c.ordinal != 1 {
-                    self.find(Error::at(Code::ChunkOrder, c.ordinal, c.offset, "META is not chunk 1"));
+                    self.find(Error::at(
+                        Code::ChunkOrder,
+                        c.ordinal,
+                        c.offset,
+                        "META is not chunk 1",
+                    ));
                 }
                 if self.meta.is_none() {
                     self.keyframes = SeekIndexBuilder::new(meta.tracks.iter().map(|t| t.id));
@@ -157,18 +194,36 @@ impl Verifier {
                 self.blocks += 1;
                 if let Some(meta) = &self.meta {
                     if meta.track(header.track).is_none() {
-                        self.find(Error::at(Code::BlockTrack, c.ordinal, c.offset, format!("block of undeclared track {}", header.track)));
+                        self.find(Error::at(
+                            Code::BlockTrack,
+                            c.ordinal,
+                            c.offset,
+                            format!("block of undeclared track {}", header.track),
+                        ));
                     }
                 } else if !self.damaged.contains(&META_OFFSET) {
-                    self.find(Error::at(Code::ChunkOrder, c.ordinal, c.offset, "a block before META"));
+                    self.find(Error::at(
+                        Code::ChunkOrder,
+                        c.ordinal,
+                        c.offset,
+                        "a block before META",
+                    ));
                 }
-                let next = self.next_index.insert(header.track, header.index + 1).unwrap_or(0);
+                let next = self
+                    .next_index
+                    .insert(header.track, header.index + 1)
+                    .unwrap_or(0);
                 if header.index < next {
                     self.find(Error::at(
                         Code::BlockTrack,
                         c.ordinal,
                         c.offset,
-                        format!("track {} block index {} after index {}", header.track, header.index, next - 1),
+                        format!(
+                            "track {} block index {} after index {}",
+                            header.track,
+                            header.index,
+                            next - 1
+                        ),
                     ));
                 }
                 let note = BlockNote {
@@ -177,7 +232,12 @@ impl Verifier {
                     duration: header.duration,
                     keyframe: header.flags.is_keyframe(),
                 };
-                self.range.push(Entry::Block { ordinal: c.ordinal, offset: c.offset, leaf: leaf_hash(&[c.bytes]), note });
+                self.range.push(Entry::Block {
+                    ordinal: c.ordinal,
+                    offset: c.offset,
+                    leaf: leaf_hash(&[c.bytes]),
+                    note,
+                });
             }
             Item::Checkpoint(cp) => self.on_checkpoint(c, cp),
             Item::Seek { payload, .. } => {
@@ -193,29 +253,49 @@ impl Verifier {
     /// Places the next leaf in the tree; a block's keyframe is indexed under that leaf ordinal.
     fn push_leaf(&mut self, leaf: Hash, block: Option<(u64, BlockNote)>) {
         if let Some((offset, n)) = block {
-            self.keyframes.note_block(n.track, n.time, n.duration, n.keyframe, offset, self.merkle.count());
+            self.keyframes.note_block(
+                n.track,
+                n.time,
+                n.duration,
+                n.keyframe,
+                offset,
+                self.merkle.count(),
+            );
         }
         self.merkle.push(leaf);
     }
 
     /// Blocks in the current range (not yet pushed into the tree).
     fn pending_blocks(&self) -> u64 {
-        self.range.iter().filter(|e| matches!(e, Entry::Block { .. })).count() as u64
+        self.range
+            .iter()
+            .filter(|e| matches!(e, Entry::Block { .. }))
+            .count() as u64
     }
 
     /// Accounts for the range entries before `first_chunk`, whose HASH chunk was lost:
     /// their blocks go into the tree as computed; damaged entries there are blocks only if
     /// the leaf count says so, and then the tree can no longer be known.
     fn settle_orphans(&mut self, first_chunk: u64, first_leaf: u64) {
-        let split = self.range.iter().position(|e| e.ordinal() >= first_chunk).unwrap_or(self.range.len());
+        let split = self
+            .range
+            .iter()
+            .position(|e| e.ordinal() >= first_chunk)
+            .unwrap_or(self.range.len());
         let orphans: Vec<Entry> = self.range.drain(..split).collect();
         if orphans.is_empty() {
             return;
         }
-        let known = orphans.iter().filter(|e| matches!(e, Entry::Block { .. })).count() as u64;
+        let known = orphans
+            .iter()
+            .filter(|e| matches!(e, Entry::Block { .. }))
+            .count() as u64;
         let needed = first_leaf.saturating_sub(self.merkle.count());
         for e in &orphans {
-            if let Entry::Block { leaf, offset, note, .. } = e {
+            if let Entry::Block {
+                leaf, offset, note, ..
+            } = e
+            {
                 self.push_leaf(*leaf, Some((*offset, *note)));
             }
         }
@@ -226,11 +306,28 @@ impl Verifier {
 
     /// Checks the range `[first_chunk, own ordinal)` against a listing of its others and
     /// (for HASH) its leaves, pushing leaves into the tree.
-    fn settle_range(&mut self, c: &RawChunk, first_chunk: u64, first_leaf: u64, others: &[ChunkDigest], leaves: &[Hash]) {
+    fn settle_range(
+        &mut self,
+        c: &RawChunk,
+        first_chunk: u64,
+        first_leaf: u64,
+        others: &[ChunkDigest],
+        leaves: &[Hash],
+    ) {
         let what = tag_name(&c.header.tag);
         self.settle_orphans(first_chunk, first_leaf);
-        if self.range.first().is_some_and(|e| e.ordinal() != first_chunk) || (self.range.is_empty() && first_chunk != c.ordinal) {
-            self.find(Error::at(Code::ChunkUnlisted, c.ordinal, c.offset, format!("{what} claims its range starts at chunk {first_chunk}")));
+        if self
+            .range
+            .first()
+            .is_some_and(|e| e.ordinal() != first_chunk)
+            || (self.range.is_empty() && first_chunk != c.ordinal)
+        {
+            self.find(Error::at(
+                Code::ChunkUnlisted,
+                c.ordinal,
+                c.offset,
+                format!("{what} claims its range starts at chunk {first_chunk}"),
+            ));
         }
         let expected_own = first_chunk + leaves.len() as u64 + others.len() as u64;
         if expected_own != c.ordinal {
@@ -246,7 +343,10 @@ impl Verifier {
                 Code::HashRootMismatch,
                 c.ordinal,
                 c.offset,
-                format!("{what} starts at leaf {first_leaf} but {} blocks precede it", self.merkle.count()),
+                format!(
+                    "{what} starts at leaf {first_leaf} but {} blocks precede it",
+                    self.merkle.count()
+                ),
             ));
             self.tree_known = false;
         }
@@ -256,24 +356,44 @@ impl Verifier {
             let ordinal = e.ordinal();
             if let Some(d) = listed.get(&ordinal) {
                 match e {
-                    Entry::Other { offset, tag, digest, .. } => {
+                    Entry::Other {
+                        offset,
+                        tag,
+                        digest,
+                        ..
+                    } => {
                         if tag != d.tag || digest != d.digest || offset != d.offset {
                             self.find(Error::at(
                                 Code::ChunkDigestMismatch,
                                 ordinal,
                                 offset,
-                                format!("{} chunk SHA-256 {} differs from {} listed in {what}", tag_name(&tag), hex(&digest), hex(&d.digest)),
+                                format!(
+                                    "{} chunk SHA-256 {} differs from {} listed in {what}",
+                                    tag_name(&tag),
+                                    hex(&digest),
+                                    hex(&d.digest)
+                                ),
                             ));
                         }
                     }
-                    Entry::Block { offset, .. } => self.find(Error::at(Code::ChunkUnlisted, ordinal, offset, format!("a block where {what} lists a {} chunk", tag_name(&d.tag)))),
+                    Entry::Block { offset, .. } => self.find(Error::at(
+                        Code::ChunkUnlisted,
+                        ordinal,
+                        offset,
+                        format!("a block where {what} lists a {} chunk", tag_name(&d.tag)),
+                    )),
                     Entry::Damaged { .. } => {}
                 }
                 continue;
             }
             let stored = leaf_iter.next();
             match (e, stored) {
-                (Entry::Block { offset, leaf, note, .. }, Some(stored)) => {
+                (
+                    Entry::Block {
+                        offset, leaf, note, ..
+                    },
+                    Some(stored),
+                ) => {
                     if leaf != *stored {
                         // Tampered: its SEEK entry cannot be trusted either way.
                         self.damaged.insert(offset);
@@ -281,24 +401,49 @@ impl Verifier {
                             Code::BlockHashMismatch,
                             ordinal,
                             offset,
-                            format!("block ordinal {}: leaf {} differs from {} in {what}", self.merkle.count(), hex(&leaf), hex(stored)),
+                            format!(
+                                "block ordinal {}: leaf {} differs from {} in {what}",
+                                self.merkle.count(),
+                                hex(&leaf),
+                                hex(stored)
+                            ),
                         ));
                     }
                     self.push_leaf(*stored, Some((offset, note)));
                 }
                 (Entry::Damaged { .. }, Some(stored)) => self.push_leaf(*stored, None),
                 (Entry::Other { offset, tag, .. }, _) => {
-                    self.find(Error::at(Code::ChunkUnlisted, ordinal, offset, format!("{} chunk not listed in {what}", tag_name(&tag))));
+                    self.find(Error::at(
+                        Code::ChunkUnlisted,
+                        ordinal,
+                        offset,
+                        format!("{} chunk not listed in {what}", tag_name(&tag)),
+                    ));
                 }
-                (Entry::Block { offset, leaf, note, .. }, None) => {
-                    self.find(Error::at(Code::ChunkUnlisted, ordinal, offset, format!("block not listed in {what}")));
+                (
+                    Entry::Block {
+                        offset, leaf, note, ..
+                    },
+                    None,
+                ) => {
+                    self.find(Error::at(
+                        Code::ChunkUnlisted,
+                        ordinal,
+                        offset,
+                        format!("block not listed in {what}"),
+                    ));
                     self.push_leaf(leaf, Some((offset, note)));
                 }
                 (Entry::Damaged { .. }, None) => {}
             }
         }
         if leaf_iter.next().is_some() {
-            self.find(Error::at(Code::ChunkUnlisted, c.ordinal, c.offset, format!("{what} lists more leaves than blocks precede it")));
+            self.find(Error::at(
+                Code::ChunkUnlisted,
+                c.ordinal,
+                c.offset,
+                format!("{what} lists more leaves than blocks precede it"),
+            ));
             self.tree_known = false;
         }
     }
@@ -310,16 +455,26 @@ impl Verifier {
                 Code::HashRootMismatch,
                 c.ordinal,
                 c.offset,
-                format!("running root {} differs from the computed {}", hex(&cp.root), hex(&self.merkle.root())),
+                format!(
+                    "running root {} differs from the computed {}",
+                    hex(&cp.root),
+                    hex(&self.merkle.root())
+                ),
             ));
         }
-        self.pieces.push(PieceRef { first_leaf: cp.first_leaf, ordinal: c.ordinal, offset: c.offset });
+        self.pieces.push(PieceRef {
+            first_leaf: cp.first_leaf,
+            ordinal: c.ordinal,
+            offset: c.offset,
+        });
         self.verified_through = c.end();
     }
 
     fn on_veri(&mut self, c: &RawChunk, veri: Veri) {
         self.settle_range(c, veri.first_chunk, veri.leaf_count, &veri.others, &[]);
-        if self.tree_known && (self.merkle.count() != veri.leaf_count || self.merkle.root() != veri.root) {
+        if self.tree_known
+            && (self.merkle.count() != veri.leaf_count || self.merkle.root() != veri.root)
+        {
             self.find(Error::at(
                 Code::VeriRootMismatch,
                 c.ordinal,
@@ -334,20 +489,45 @@ impl Verifier {
             ));
         }
         if veri.covered_len != c.offset {
-            self.find(Error::at(Code::VeriRootMismatch, c.ordinal, c.offset, format!("VERI covers {} bytes but stands at offset {}", veri.covered_len, c.offset)));
+            self.find(Error::at(
+                Code::VeriRootMismatch,
+                c.ordinal,
+                c.offset,
+                format!(
+                    "VERI covers {} bytes but stands at offset {}",
+                    veri.covered_len, c.offset
+                ),
+            ));
         }
-        let listed: Vec<&PieceRef> = veri.pieces.iter().filter(|p| !self.damaged.contains(&p.offset)).collect();
+        let listed: Vec<&PieceRef> = veri
+            .pieces
+            .iter()
+            .filter(|p| !self.damaged.contains(&p.offset))
+            .collect();
         let seen: Vec<&PieceRef> = self.pieces.iter().collect();
         if listed != seen {
-            self.find(Error::at(Code::ChunkUnlisted, c.ordinal, c.offset, format!("VERI lists {} HASH chunks; the file has {}", veri.pieces.len(), self.pieces.len())));
+            self.find(Error::at(
+                Code::ChunkUnlisted,
+                c.ordinal,
+                c.offset,
+                format!(
+                    "VERI lists {} HASH chunks; the file has {}",
+                    veri.pieces.len(),
+                    self.pieces.len()
+                ),
+            ));
         }
         self.verified_through = c.end();
         self.veri = Some((c.offset, veri));
     }
 
     fn check_seek(&mut self) {
-        let Some((offset, payload)) = self.seek.take() else { return };
-        let Ok(stored) = SeekTable::from_payload(&payload) else { return };
+        let Some((offset, payload)) = self.seek.take() else {
+            return;
+        };
+        let Ok(stored) = SeekTable::from_payload(&payload) else {
+            return;
+        };
         let builder = std::mem::take(&mut self.keyframes);
         let rebuilt_chunk = match builder.encode_chunk() {
             Ok(c) => c,
@@ -357,33 +537,68 @@ impl Verifier {
         if rebuilt_payload == payload.as_slice() {
             return;
         }
-        let Ok(rebuilt) = SeekTable::from_payload(rebuilt_payload) else { return };
+        let Ok(rebuilt) = SeekTable::from_payload(rebuilt_payload) else {
+            return;
+        };
         let mut src_s = payload.as_slice();
         let mut src_r = rebuilt_payload;
-        let entries = |t: &SeekTable, src: &mut &[u8], track: u32| -> Vec<crate::format::seek::SeekEntry> {
-            t.summary(track)
-                .map(|s| (0..s.entry_count).filter_map(|i| t.entry(src, s.first_entry + i).ok()).collect())
-                .unwrap_or_default()
-        };
+        let entries =
+            |t: &SeekTable, src: &mut &[u8], track: u32| -> Vec<crate::format::seek::SeekEntry> {
+                t.summary(track)
+                    .map(|s| {
+                        (0..s.entry_count)
+                            .filter_map(|i| t.entry(src, s.first_entry + i).ok())
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            };
         let damage = !self.damaged.is_empty();
         for s in &stored.tracks {
-            let kept: Vec<_> = entries(&stored, &mut src_s, s.track).into_iter().filter(|e| !self.damaged.contains(&e.offset)).collect();
+            let kept: Vec<_> = entries(&stored, &mut src_s, s.track)
+                .into_iter()
+                .filter(|e| !self.damaged.contains(&e.offset))
+                .collect();
             let actual = entries(&rebuilt, &mut src_r, s.track);
-            if let Some(i) = (0..kept.len().max(actual.len())).find(|i| kept.get(*i) != actual.get(*i)) {
-                self.findings.push(Error::new(
-                    Code::SeekEntryMismatch,
-                    format!("track {} keyframe {i}: SEEK has {:?}, the blocks give {:?}", s.track, kept.get(i), actual.get(i)),
-                ).with_offset(offset));
+            if let Some(i) =
+                (0..kept.len().max(actual.len())).find(|i| kept.get(*i) != actual.get(*i))
+            {
+                self.findings.push(
+                    Error::new(
+                        Code::SeekEntryMismatch,
+                        format!(
+                            "track {} keyframe {i}: SEEK has {:?}, the blocks give {:?}",
+                            s.track,
+                            kept.get(i),
+                            actual.get(i)
+                        ),
+                    )
+                    .with_offset(offset),
+                );
                 return;
             }
-            let summary_differs = rebuilt.summary(s.track).is_none_or(|r| (r.block_count, r.first_time, r.end_time) != (s.block_count, s.first_time, s.end_time));
+            let summary_differs = rebuilt.summary(s.track).is_none_or(|r| {
+                (r.block_count, r.first_time, r.end_time)
+                    != (s.block_count, s.first_time, s.end_time)
+            });
             if !damage && summary_differs {
-                self.findings.push(Error::new(Code::SeekEntryMismatch, format!("track {} summary in SEEK differs from the blocks", s.track)).with_offset(offset));
+                self.findings.push(
+                    Error::new(
+                        Code::SeekEntryMismatch,
+                        format!("track {} summary in SEEK differs from the blocks", s.track),
+                    )
+                    .with_offset(offset),
+                );
                 return;
             }
         }
         if !damage && stored.tracks.len() != rebuilt.tracks.len() {
-            self.findings.push(Error::new(Code::SeekEntryMismatch, "SEEK lists other tracks than the blocks use").with_offset(offset));
+            self.findings.push(
+                Error::new(
+                    Code::SeekEntryMismatch,
+                    "SEEK lists other tracks than the blocks use",
+                )
+                .with_offset(offset),
+            );
         }
     }
 
@@ -400,17 +615,24 @@ impl Verifier {
                     "the file has no VERI: it was cut short or not finished; verified through byte {}, {pending} later block(s) unverified (h4mk repair rebuilds the index)",
                     self.verified_through
                 );
-                self.findings.push(Error::new(Code::VeriAbsent, msg).with_offset(self.end));
+                self.findings
+                    .push(Error::new(Code::VeriAbsent, msg).with_offset(self.end));
             }
             (Some((veri_offset, v)), _) => {
                 let seek_listed = v.others.iter().find(|o| o.tag == TAG_SEEK);
                 let seek_seen = self.seek.as_ref().map(|(o, _)| *o);
-                if seek_seen.is_none() && seek_listed.is_none_or(|o| !self.damaged.contains(&o.offset)) {
-                    self.findings.push(Error::new(Code::SeekAbsent, "the file has VERI but no SEEK").with_offset(*veri_offset));
+                if seek_seen.is_none()
+                    && seek_listed.is_none_or(|o| !self.damaged.contains(&o.offset))
+                {
+                    self.findings.push(
+                        Error::new(Code::SeekAbsent, "the file has VERI but no SEEK")
+                            .with_offset(*veri_offset),
+                    );
                 }
                 match &tail {
                     Some((ordinal, offset, t)) => {
-                        let seek_ok = seek_seen == Some(t.seek_offset) || (seek_seen.is_none() && self.damaged.contains(&t.seek_offset));
+                        let seek_ok = seek_seen == Some(t.seek_offset)
+                            || (seek_seen.is_none() && self.damaged.contains(&t.seek_offset));
                         if !seek_ok || t.veri_offset != *veri_offset || t.file_len != self.end {
                             self.findings.push(Error::at(
                                 Code::TailMismatch,
@@ -424,16 +646,23 @@ impl Verifier {
                         }
                     }
                     None if !self.damaged.iter().any(|d| d > veri_offset) => {
-                        self.findings.push(Error::new(Code::TailMismatch, "the file has no TAIL after VERI").with_offset(self.end));
+                        self.findings.push(
+                            Error::new(Code::TailMismatch, "the file has no TAIL after VERI")
+                                .with_offset(self.end),
+                        );
                     }
                     None => {}
                 }
             }
         }
         self.check_seek();
-        self.findings.sort_by_key(|e| (e.offset.unwrap_or(u64::MAX), e.chunk));
+        self.findings
+            .sort_by_key(|e| (e.offset.unwrap_or(u64::MAX), e.chunk));
         Report {
-            root: veri.as_ref().filter(|_| self.tree_known && self.findings.is_empty()).map(|(_, v)| v.root),
+            root: veri
+                .as_ref()
+                .filter(|_| self.tree_known && self.findings.is_empty())
+                .map(|(_, v)| v.root),
             findings: self.findings,
             bytes: self.end,
             chunks: self.chunks,

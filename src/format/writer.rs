@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use crate::format::block::{BLOCK_HEADER_LEN, BlockFlags, BlockHeader};
-use crate::format::chunk::{CHUNK_HEADER_LEN, MAX_PAYLOAD, TAG_CORE, TAG_META, TAG_SAFE, Tag, frame};
+use crate::format::chunk::{
+    CHUNK_HEADER_LEN, MAX_PAYLOAD, TAG_CORE, TAG_META, TAG_SAFE, Tag, frame,
+};
 use crate::format::error::{Code, Error, Result};
 use crate::format::header::FileHeader;
 use crate::format::integrity::{Checkpoint, ChunkDigest, PieceRef, Veri, chunk_digest};
@@ -127,7 +129,10 @@ impl<W: Write> Writer<W> {
 
     fn check(&self) -> Result<()> {
         if self.broken {
-            return Err(Error::new(Code::Io, "an earlier write failed; the writer cannot continue"));
+            return Err(Error::new(
+                Code::Io,
+                "an earlier write failed; the writer cannot continue",
+            ));
         }
         Ok(())
     }
@@ -150,7 +155,12 @@ impl<W: Write> Writer<W> {
     fn write_other(&mut self, chunk: &[u8]) -> Result<(u64, u64)> {
         let (ordinal, offset) = self.emit(&[chunk])?;
         let tag: Tag = chunk[0..4].try_into().expect("chunk has a tag");
-        self.range.others.push(ChunkDigest { ordinal, offset, tag, digest: chunk_digest(chunk) });
+        self.range.others.push(ChunkDigest {
+            ordinal,
+            offset,
+            tag,
+            digest: chunk_digest(chunk),
+        });
         Ok((ordinal, offset))
     }
 
@@ -164,9 +174,15 @@ impl<W: Write> Writer<W> {
     pub fn write_meta_update(&mut self, meta: &Meta) -> Result<()> {
         meta.validate()?;
         let same_ids = meta.tracks.len() == self.meta.tracks.len()
-            && meta.tracks.iter().all(|t| self.next_index.contains_key(&t.id));
+            && meta
+                .tracks
+                .iter()
+                .all(|t| self.next_index.contains_key(&t.id));
         if !same_ids {
-            return Err(Error::new(Code::InvalidInput, "a META update must declare the same track ids"));
+            return Err(Error::new(
+                Code::InvalidInput,
+                "a META update must declare the same track ids",
+            ));
         }
         self.write_other_parts(&TAG_META, &meta.to_json())?;
         self.meta = meta.clone();
@@ -176,31 +192,56 @@ impl<W: Write> Writer<W> {
     /// Appends one block with the next index of its track.
     pub fn write_block(&mut self, b: &NewBlock, data: &[u8]) -> Result<Placement> {
         let index = self.next_index.get(&b.track).copied().ok_or_else(|| {
-            Error::new(Code::InvalidInput, format!("track {} is not declared in META", b.track))
+            Error::new(
+                Code::InvalidInput,
+                format!("track {} is not declared in META", b.track),
+            )
         })?;
         self.write_block_at_index(b, index, data)
     }
 
     /// Appends one block with an explicit per-track index, which must not go backwards
     /// (repair keeps the original indices of the blocks it saves).
-    pub fn write_block_at_index(&mut self, b: &NewBlock, index: u64, data: &[u8]) -> Result<Placement> {
+    pub fn write_block_at_index(
+        &mut self,
+        b: &NewBlock,
+        index: u64,
+        data: &[u8],
+    ) -> Result<Placement> {
         self.check()?;
         let next = self.next_index.get(&b.track).copied().ok_or_else(|| {
-            Error::new(Code::InvalidInput, format!("track {} is not declared in META", b.track))
+            Error::new(
+                Code::InvalidInput,
+                format!("track {} is not declared in META", b.track),
+            )
         })?;
         if index < next {
             return Err(Error::new(
                 Code::InvalidInput,
-                format!("track {} block index {index} goes backwards (next is {next})", b.track),
+                format!(
+                    "track {} block index {index} goes backwards (next is {next})",
+                    b.track
+                ),
             ));
         }
         if data.len() > MAX_BLOCK_DATA {
             return Err(Error::new(
                 Code::ChunkSizeLimit,
-                format!("track {} block of {} bytes exceeds the {MAX_BLOCK_DATA}-byte limit", b.track, data.len()),
+                format!(
+                    "track {} block of {} bytes exceeds the {MAX_BLOCK_DATA}-byte limit",
+                    b.track,
+                    data.len()
+                ),
             ));
         }
-        let header = BlockHeader { track: b.track, flags: b.flags, index, pts: b.pts, dts: b.dts, duration: b.duration };
+        let header = BlockHeader {
+            track: b.track,
+            flags: b.flags,
+            index,
+            pts: b.pts,
+            dts: b.dts,
+            duration: b.duration,
+        };
         let hdr = header.encode();
         let tag = if b.masked { TAG_SAFE } else { TAG_CORE };
         let ch = frame(&tag, &[&hdr, data])?.encode();
@@ -210,12 +251,22 @@ impl<W: Write> Writer<W> {
         let ordinal = self.merkle.count();
         self.merkle.push(leaf);
         self.next_index.insert(b.track, index + 1);
-        self.seek.note_block(b.track, header.time(), b.duration, b.flags.is_keyframe(), offset, ordinal);
+        self.seek.note_block(
+            b.track,
+            header.time(),
+            b.duration,
+            b.flags.is_keyframe(),
+            offset,
+            ordinal,
+        );
         let r = &mut self.range;
         r.leaves.push(leaf);
         r.block_bytes += (CHUNK_HEADER_LEN + BLOCK_HEADER_LEN + data.len()) as u64;
         if let Some(t) = header.time() {
-            r.time_span = Some(r.time_span.map_or((t, t), |(lo, hi)| (lo.min(t), hi.max(t))));
+            r.time_span = Some(
+                r.time_span
+                    .map_or((t, t), |(lo, hi)| (lo.min(t), hi.max(t))),
+            );
         }
         let span = r.time_span.map_or(0, |(lo, hi)| hi - lo);
         if r.leaves.len() as u64 >= u64::from(self.policy.blocks)
@@ -224,7 +275,12 @@ impl<W: Write> Writer<W> {
         {
             self.checkpoint()?;
         }
-        Ok(Placement { chunk, offset, leaf: ordinal, index })
+        Ok(Placement {
+            chunk,
+            offset,
+            leaf: ordinal,
+            index,
+        })
     }
 
     /// Writes a HASH checkpoint for the blocks since the last one (if there are any), and
@@ -244,7 +300,11 @@ impl<W: Write> Writer<W> {
         };
         let chunk = cp.encode_chunk()?;
         let (ordinal, offset) = self.emit(&[&chunk])?;
-        self.pieces.push(PieceRef { first_leaf: cp.first_leaf, ordinal, offset });
+        self.pieces.push(PieceRef {
+            first_leaf: cp.first_leaf,
+            ordinal,
+            offset,
+        });
         self.range = Range {
             first_chunk: self.ordinal,
             first_offset: self.offset,
@@ -277,7 +337,11 @@ impl<W: Write> Writer<W> {
             pieces: std::mem::take(&mut self.pieces),
         };
         let (_, veri_offset) = self.emit(&[&veri.encode_chunk()?])?;
-        let tail = Tail { seek_offset, veri_offset, file_len: self.offset + crate::format::tail::TAIL_CHUNK_LEN };
+        let tail = Tail {
+            seek_offset,
+            veri_offset,
+            file_len: self.offset + crate::format::tail::TAIL_CHUNK_LEN,
+        };
         self.emit(&[&tail.encode_chunk()])?;
         self.flush()?;
         let summary = Summary {

@@ -16,11 +16,20 @@ pub struct Block {
 }
 
 pub fn identity() -> WriterIdentity {
-    WriterIdentity { name: "gst-h4".into(), version: "test".into(), commit: "0000000".into() }
+    WriterIdentity {
+        name: "gst-h4".into(),
+        version: "test".into(),
+        commit: "0000000".into(),
+    }
 }
 
 pub fn meta(track_count: u32, policy: CheckpointPolicy) -> Meta {
-    let kinds = [TrackKind::Video, TrackKind::Audio, TrackKind::Data, TrackKind::Text];
+    let kinds = [
+        TrackKind::Video,
+        TrackKind::Audio,
+        TrackKind::Data,
+        TrackKind::Text,
+    ];
     Meta {
         writer: identity(),
         checkpoint: policy,
@@ -58,7 +67,11 @@ pub fn sample_blocks(track_count: u32, per_track: u64, seed: u64) -> Vec<Block> 
     for i in 0..per_track {
         for t in 0..track_count {
             let key = t % 2 == 1 || i % 10 == 0;
-            let len = if i % 7 == 3 { 0 } else { rng.below(300) as usize };
+            let len = if i % 7 == 3 {
+                0
+            } else {
+                rng.below(300) as usize
+            };
             let data: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
             out.push(Block {
                 spec: NewBlock {
@@ -90,7 +103,12 @@ pub fn read_blocks(bytes: &[u8]) -> Vec<(u64, Block)> {
     let mut out = Vec::new();
     r.scan_body(|step| {
         if let Step::Chunk(c) = step {
-            if let Ok(Item::Block { masked, header, data }) = decode(&c) {
+            if let Ok(Item::Block {
+                masked,
+                header,
+                data,
+            }) = decode(&c)
+            {
                 let spec = NewBlock {
                     track: header.track,
                     masked,
@@ -99,7 +117,13 @@ pub fn read_blocks(bytes: &[u8]) -> Vec<(u64, Block)> {
                     dts: header.dts,
                     duration: header.duration,
                 };
-                out.push((header.index, Block { spec, data: data.to_vec() }));
+                out.push((
+                    header.index,
+                    Block {
+                        spec,
+                        data: data.to_vec(),
+                    },
+                ));
             }
         }
         Ok(true)

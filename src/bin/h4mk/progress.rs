@@ -1,0 +1,47 @@
+//! A progress line on stderr for long runs over large files, only when stderr is a terminal.
+
+use std::io::{IsTerminal, Write};
+use std::time::Instant;
+
+/// Files smaller than this finish before a progress line would help.
+const SHOW_ABOVE: u64 = 256 << 20;
+
+pub struct Progress {
+    label: &'static str,
+    total: u64,
+    start: Instant,
+    enabled: bool,
+}
+
+impl Progress {
+    pub fn new(label: &'static str, total: u64) -> Self {
+        let enabled = total > SHOW_ABOVE && std::io::stderr().is_terminal();
+        Progress {
+            label,
+            total,
+            start: Instant::now(),
+            enabled,
+        }
+    }
+
+    pub fn update(&mut self, done: u64) {
+        if !self.enabled {
+            return;
+        }
+        let secs = self.start.elapsed().as_secs_f64().max(1e-6);
+        let pct = done as f64 * 100.0 / self.total.max(1) as f64;
+        eprint!(
+            "\r{}: {pct:5.1}% of {} MB, {:.0} MB/s ",
+            self.label,
+            self.total >> 20,
+            done as f64 / secs / 1e6
+        );
+        let _ = std::io::stderr().flush();
+    }
+
+    pub fn done(&self) {
+        if self.enabled {
+            eprintln!();
+        }
+    }
+}

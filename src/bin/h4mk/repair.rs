@@ -1,0 +1,67 @@
+//! `h4mk repair`: rebuild the index and integrity chunks of a file cut short or damaged,
+//! keeping every intact block.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter};
+use std::path::PathBuf;
+
+use gsth4::format::repair::repair;
+
+use crate::{CliResult, Outcome, open};
+
+#[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("dest").required(true).args(["output", "in_place"])))]
+pub struct Args {
+    /// The H4MK file to repair
+    file: PathBuf,
+    /// Where to write the repaired file
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// Replace the file (written beside it first, then renamed over it)
+    #[arg(long)]
+    in_place: bool,
+}
+
+pub fn run(a: Args) -> CliResult {
+    let input = BufReader::with_capacity(1 << 20, open(&a.file)?);
+    let dest = match &a.output {
+        Some(p) => p.clone(),
+        None => {
+            let mut name = a.file.file_name().unwrap_or_default().to_os_string();
+            name.push(".repairing");
+            a.file.with_file_name(name)
+        }
+    };
+    if dest == a.file {
+        return Err("the output must differ from the input; use --in-place to replace it".into());
+    }
+    let out = File::create(&dest).map_err(|e| format!("cannot create {}: {e}", dest.display()))?;
+    let result = repair(input, BufWriter::with_capacity(4 << 20, out));
+    let (out, report) = match result {
+        Ok(x) => x,
+        Err(e) => {
+            let _ = std::fs::remove_file(&dest);
+            return Err(Box::new(e));
+        }
+    };
+    let file = out.into_inner().map_err(|e| e.into_error())?;
+    file.sync_all()?;
+    if a.in_place {
+        std::fs::rename(&dest, &a.file)?;
+    }
+    let written = if a.in_place { &a.file } else { &dest };
+    for d in &report.dropped {
+        eprintln!("h4mk: left out: {d}");
+    }
+    println!(
+        "{}: kept {} block(s) of {} input bytes; {} region(s) left out; wrote {} bytes ({} chunks) to {}",
+        a.file.display(),
+        report.kept_blocks,
+        report.bytes_in,
+        report.dropped.len(),
+        report.summary.bytes,
+        report.summary.chunks,
+        written.display()
+    );
+    Ok(Outcome::Ok)
+}

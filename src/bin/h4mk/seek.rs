@@ -1,0 +1,87 @@
+//! `h4mk seek`: the keyframe at or before (or after) a time, by binary search of SEEK, and
+//! the block it names read and checked (CRC, track, time, leaf hash).
+
+use std::path::PathBuf;
+
+use gsth4::format::reader::Reader;
+use gsth4::format::seek::Snap;
+use gsth4::format::source::IoSource;
+
+use crate::timefmt::{format_ns, format_opt, parse_time};
+use crate::{CliResult, Outcome, open};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The H4MK file
+    file: PathBuf,
+    /// Target time: seconds (12.5), H:MM:SS.frac, or with a unit (1500ms, 40us, 7ns)
+    #[arg(value_parser = parse_time)]
+    time: u64,
+    /// Only this track's keyframes (default: any track)
+    #[arg(long)]
+    track: Option<u32>,
+    /// The first keyframe at or after the time instead of the last one at or before it
+    #[arg(long)]
+    after: bool,
+    /// Print as JSON
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(a: Args) -> CliResult {
+    let mut r = Reader::open(IoSource::new(open(&a.file)?))?;
+    if let Some(t) = a.track {
+        if r.meta().track(t).is_none() {
+            return Err(format!("{} has no track {t}", a.file.display()).into());
+        }
+    }
+    let snap = if a.after { Snap::After } else { Snap::Before };
+    let rel = if a.after {
+        "at or after"
+    } else {
+        "at or before"
+    };
+    let Some((hit, block)) = r.seek_verified(a.track, a.time, snap)? else {
+        if a.json {
+            println!("{}", serde_json::json!({"found": false, "time_ns": a.time}));
+        } else {
+            println!("no keyframe {rel} {}", format_ns(a.time));
+        }
+        return Ok(Outcome::Problems);
+    };
+    let checked = if r.is_finished() {
+        "CRC and leaf hash verified"
+    } else {
+        "CRC verified (no leaf table: file not finished)"
+    };
+    if a.json {
+        let out = serde_json::json!({
+            "found": true,
+            "time_ns": a.time,
+            "track": hit.track,
+            "keyframe_time_ns": hit.entry.time,
+            "offset": hit.entry.offset,
+            "block_ordinal": hit.entry.ordinal,
+            "track_index": block.header.index,
+            "pts_ns": block.header.pts,
+            "dts_ns": block.header.dts,
+            "bytes": block.data.len(),
+            "leaf_verified": r.is_finished(),
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!(
+            "track {} keyframe {rel} {}: {} (pts {}, dts {}), block {} of the track, file block {}, offset {}, {} bytes; {checked}",
+            hit.track,
+            format_ns(a.time),
+            format_ns(hit.entry.time),
+            format_opt(block.header.pts),
+            format_opt(block.header.dts),
+            block.header.index,
+            hit.entry.ordinal,
+            hit.entry.offset,
+            block.data.len()
+        );
+    }
+    Ok(Outcome::Ok)
+}
