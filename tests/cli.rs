@@ -1,0 +1,340 @@
+//! The `h4mk` command line: outputs, exit codes and errors on real files.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_h4mk");
+
+fn h4mk(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().expect("h4mk runs")
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+fn random_file(path: &Path, len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    let data: Vec<u8> = (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    std::fs::write(path, &data).unwrap();
+    data
+}
+
+struct Dir(tempfile::TempDir);
+impl Dir {
+    fn new() -> Self {
+        Dir(tempfile::tempdir().unwrap())
+    }
+    fn p(&self, name: &str) -> PathBuf {
+        self.0.path().join(name)
+    }
+    fn s(&self, name: &str) -> String {
+        self.p(name).display().to_string()
+    }
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(o).0))
+}
+
+#[test]
+fn export_extract_round_trip_and_inspect() {
+    let d = Dir::new();
+    let data = random_file(&d.p("in.bin"), 1_000_003, 1);
+    let o = h4mk(&[
+        "export",
+        &d.s("in.bin"),
+        "-o",
+        &d.s("a.h4mk"),
+        "--block-size",
+        "4096",
+        "--fps",
+        "25",
+        "--gop",
+        "10",
+    ]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let o = h4mk(&["extract", &d.s("a.h4mk"), "-o", &d.s("out.bin")]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert_eq!(std::fs::read(d.p("out.bin")).unwrap(), data);
+
+    let v = json(&h4mk(&[
+        "inspect",
+        &d.s("a.h4mk"),
+        "--json",
+        "--chunks",
+        "--keyframes",
+    ]));
+    let blocks = 1_000_003u64.div_ceil(4096);
+    assert_eq!(v["tracks"][0]["blocks"], blocks);
+    assert_eq!(v["tracks"][0]["keyframes"], blocks.div_ceil(10));
+    assert_eq!(v["tracks"][0]["end_time_ns"], blocks * 40_000_000);
+    assert_eq!(v["finished"], true);
+    assert_eq!(v["chunk_counts"]["CORE"], blocks);
+    assert_eq!(v["keyframes"][3]["time_ns"], 1_200_000_000u64);
+    let chunks = v["chunks"].as_array().unwrap();
+    assert_eq!(chunks[0]["ordinal"], 2);
+    assert_eq!(chunks[0]["flags"][0], "keyframe");
+    assert_eq!(chunks[1]["pts_ns"], 40_000_000);
+
+    let o = h4mk(&["inspect", &d.s("a.h4mk")]);
+    let (out, _) = text(&o);
+    assert!(
+        out.contains("H4MK 1.0") && out.contains("application/octet-stream"),
+        "{out}"
+    );
+}
+
+#[test]
+fn export_to_a_pipe_gives_a_valid_file() {
+    let d = Dir::new();
+    random_file(&d.p("in.bin"), 300_000, 2);
+    let export = Command::new(BIN)
+        .args(["export", &d.s("in.bin"), "-o", "-", "--block-size", "1000"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let cat = Command::new("cat")
+        .stdin(export.stdout.unwrap())
+        .output()
+        .unwrap();
+    std::fs::write(d.p("piped.h4mk"), &cat.stdout).unwrap();
+    let o = h4mk(&[
+        "export",
+        &d.s("in.bin"),
+        "-o",
+        &d.s("file.h4mk"),
+        "--block-size",
+        "1000",
+    ]);
+    assert!(o.status.success());
+    assert_eq!(
+        cat.stdout,
+        std::fs::read(d.p("file.h4mk")).unwrap(),
+        "pipe and file outputs are the same bytes"
+    );
+    assert!(h4mk(&["verify", &d.s("piped.h4mk")]).status.success());
+}
+
+#[test]
+fn verify_lists_failures_with_code_chunk_and_offset() {
+    let d = Dir::new();
+    random_file(&d.p("in.bin"), 50_000, 3);
+    assert!(
+        h4mk(&[
+            "export",
+            &d.s("in.bin"),
+            "-o",
+            &d.s("a.h4mk"),
+            "--block-size",
+            "1000"
+        ])
+        .status
+        .success()
+    );
+    let o = h4mk(&["verify", &d.s("a.h4mk")]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(text(&o).0.contains(": OK: "));
+
+    let mut bytes = std::fs::read(d.p("a.h4mk")).unwrap();
+    let chunks = json(&h4mk(&["inspect", &d.s("a.h4mk"), "--json", "--chunks"]));
+    // Damage two blocks: the 3rd and the 30th.
+    let (c3, c30) = (&chunks["chunks"][2], &chunks["chunks"][29]);
+    for c in [c3, c30] {
+        let at = c["offset"].as_u64().unwrap() as usize + 100;
+        bytes[at] ^= 0x10;
+    }
+    std::fs::write(d.p("bad.h4mk"), &bytes).unwrap();
+    let o = h4mk(&["verify", &d.s("bad.h4mk"), "--json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v = json(&o);
+    let f = v["findings"].as_array().unwrap();
+    assert_eq!(f.len(), 2, "{f:?}");
+    for (finding, c) in f.iter().zip([c3, c30]) {
+        assert_eq!(finding["code"], "chunk.crc.mismatch");
+        assert_eq!(finding["chunk"], c["ordinal"]);
+        assert_eq!(finding["offset"], c["offset"]);
+    }
+    let o = h4mk(&["verify", &d.s("bad.h4mk")]);
+    let (out, _) = text(&o);
+    assert!(
+        out.contains("2 problem(s)") && out.contains("chunk.crc.mismatch"),
+        "{out}"
+    );
+    // The undamaged blocks are all still there.
+    let o = h4mk(&["extract", &d.s("bad.h4mk"), "-o", &d.s("out.bin")]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        std::fs::read(d.p("out.bin")).unwrap().len(),
+        50_000 - 2 * 1000
+    );
+}
+
+#[test]
+fn seek_snaps_before_and_after_by_track() {
+    let d = Dir::new();
+    random_file(&d.p("in.bin"), 100_000, 4);
+    assert!(
+        h4mk(&[
+            "export",
+            &d.s("in.bin"),
+            "-o",
+            &d.s("a.h4mk"),
+            "--block-size",
+            "100",
+            "--fps",
+            "30000/1001",
+            "--gop",
+            "15"
+        ])
+        .status
+        .success()
+    );
+    let gop_ns = |k: u64| (k * 15 * 1_001 * 1_000_000_000) / 30_000;
+    let v = json(&h4mk(&["seek", &d.s("a.h4mk"), "2.1", "--json"]));
+    assert_eq!(v["keyframe_time_ns"], gop_ns(4));
+    assert_eq!(v["track_index"], 60);
+    assert_eq!(v["leaf_verified"], true);
+    let v = json(&h4mk(&[
+        "seek",
+        &d.s("a.h4mk"),
+        "0:00:02.1",
+        "--after",
+        "--track",
+        "0",
+        "--json",
+    ]));
+    assert_eq!(v["keyframe_time_ns"], gop_ns(5));
+    let o = h4mk(&["seek", &d.s("a.h4mk"), "9999", "--after"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).0.starts_with("no keyframe at or after"));
+    let o = h4mk(&["seek", &d.s("a.h4mk"), "1", "--track", "5"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).1.contains("has no track 5"));
+}
+
+#[test]
+fn repair_makes_a_cut_file_verify_and_keeps_its_blocks() {
+    let d = Dir::new();
+    let data = random_file(&d.p("in.bin"), 200_000, 5);
+    assert!(
+        h4mk(&[
+            "export",
+            &d.s("in.bin"),
+            "-o",
+            &d.s("a.h4mk"),
+            "--block-size",
+            "1000"
+        ])
+        .status
+        .success()
+    );
+    let full = std::fs::read(d.p("a.h4mk")).unwrap();
+    std::fs::write(d.p("cut.h4mk"), &full[..full.len() * 2 / 3]).unwrap();
+    let o = h4mk(&["verify", &d.s("cut.h4mk")]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).0.contains("veri.absent"));
+    // Seeking still works on the cut file, by scanning.
+    assert!(h4mk(&["seek", &d.s("cut.h4mk"), "1"]).status.success());
+
+    let o = h4mk(&["repair", &d.s("cut.h4mk"), "-o", &d.s("fixed.h4mk")]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert!(h4mk(&["verify", &d.s("fixed.h4mk")]).status.success());
+    let o = h4mk(&["extract", &d.s("fixed.h4mk")]);
+    assert!(o.status.success());
+    let kept = o.stdout.len();
+    assert!(kept > 0 && kept % 1000 == 0 && kept < data.len());
+    assert_eq!(&o.stdout[..], &data[..kept]);
+    // The cut lost less than two blocks' worth beyond the index.
+    let v = json(&h4mk(&["inspect", &d.s("fixed.h4mk"), "--json"]));
+    assert_eq!(
+        v["tracks"][0]["blocks"].as_u64().unwrap() as usize,
+        kept / 1000
+    );
+
+    // In place.
+    std::fs::copy(d.p("cut.h4mk"), d.p("inplace.h4mk")).unwrap();
+    assert!(
+        h4mk(&["repair", &d.s("inplace.h4mk"), "--in-place"])
+            .status
+            .success()
+    );
+    assert_eq!(
+        std::fs::read(d.p("inplace.h4mk")).unwrap(),
+        std::fs::read(d.p("fixed.h4mk")).unwrap()
+    );
+    // Neither -o nor --in-place is a usage error.
+    assert_eq!(h4mk(&["repair", &d.s("cut.h4mk")]).status.code(), Some(2));
+}
+
+#[test]
+fn bad_input_gets_one_clear_line_and_no_panic() {
+    let d = Dir::new();
+    std::fs::write(d.p("text.txt"), b"hello, not a container\n").unwrap();
+    std::fs::write(d.p("empty.h4mk"), b"").unwrap();
+    random_file(&d.p("in.bin"), 10, 6);
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["inspect", "/nonexistent/x.h4mk"],
+            "cannot open /nonexistent/x.h4mk",
+        ),
+        (&["verify", "/nonexistent/x.h4mk"], "cannot open"),
+        (
+            &["inspect", &d.s("text.txt")],
+            "file.magic (chunk 0, offset 0): the file starts with \"hell\"",
+        ),
+        (&["seek", &d.s("empty.h4mk"), "1"], "chunk.truncated"),
+        (&["extract", &d.s("text.txt")], "file.magic"),
+        (&["seek", &d.s("text.txt"), "soon"], "is not a time"),
+        (
+            &[
+                "export",
+                &d.s("in.bin"),
+                "-o",
+                &d.s("o.h4mk"),
+                "--block-size",
+                "0",
+            ],
+            "block-size",
+        ),
+        (
+            &["export", &d.s("in.bin"), "-o", &d.s("o.h4mk"), "--fps", "0"],
+            "is not a frame rate",
+        ),
+        (
+            &["export", &d.s("in.bin"), "-o", &d.s("o.h4mk"), "--gop", "0"],
+            "gop",
+        ),
+        (
+            &["export", &d.s("in.bin"), "-o", "/nonexistent/dir/o.h4mk"],
+            "cannot create /nonexistent/dir/o.h4mk",
+        ),
+        (
+            &["repair", &d.s("text.txt"), "-o", &d.s("r.h4mk")],
+            "meta.invalid",
+        ),
+    ];
+    for (args, want) in cases {
+        let o = h4mk(args);
+        let (_, err) = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+    // verify reports a non-H4MK file as a finding, exit 1.
+    let o = h4mk(&["verify", &d.s("text.txt")]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).0.contains("file.magic"));
+    // A failed repair leaves no half-written output behind.
+    assert!(!d.p("r.h4mk").exists());
+}
