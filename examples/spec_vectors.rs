@@ -91,7 +91,7 @@ pub fn vector_markdown() -> String {
     let mut leaves = Vec::new();
     let mut root = String::new();
     loop {
-        match s.next() {
+        match s.step() {
             Step::Chunk(c) => {
                 let tag = String::from_utf8_lossy(&c.header.tag).into_owned();
                 let leaf = if c.header.tag == TAG_CORE || c.header.tag == TAG_SAFE {

@@ -99,15 +99,16 @@ fn export_extract_round_trip_and_inspect() {
 fn export_to_a_pipe_gives_a_valid_file() {
     let d = Dir::new();
     random_file(&d.p("in.bin"), 300_000, 2);
-    let export = Command::new(BIN)
+    let mut export = Command::new(BIN)
         .args(["export", &d.s("in.bin"), "-o", "-", "--block-size", "1000"])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
     let cat = Command::new("cat")
-        .stdin(export.stdout.unwrap())
+        .stdin(export.stdout.take().unwrap())
         .output()
         .unwrap();
+    assert!(export.wait().unwrap().success());
     std::fs::write(d.p("piped.h4mk"), &cat.stdout).unwrap();
     let o = h4mk(&[
         "export",
@@ -253,7 +254,7 @@ fn repair_makes_a_cut_file_verify_and_keeps_its_blocks() {
     let o = h4mk(&["extract", &d.s("fixed.h4mk")]);
     assert!(o.status.success());
     let kept = o.stdout.len();
-    assert!(kept > 0 && kept % 1000 == 0 && kept < data.len());
+    assert!(kept > 0 && kept.is_multiple_of(1000) && kept < data.len());
     assert_eq!(&o.stdout[..], &data[..kept]);
     // The cut lost less than two blocks' worth beyond the index.
     let v = json(&h4mk(&["inspect", &d.s("fixed.h4mk"), "--json"]));

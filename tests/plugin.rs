@@ -6,13 +6,20 @@ use std::process::Command;
 /// target/<profile>, where cargo put the cdylib next to this test's deps/ folder.
 fn plugin_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    exe.parent().and_then(|deps| deps.parent()).unwrap().to_path_buf()
+    exe.parent()
+        .and_then(|deps| deps.parent())
+        .unwrap()
+        .to_path_buf()
 }
 
 #[test]
 fn gst_inspect_lists_the_plugin_from_gst_plugin_path() {
     let dir = plugin_dir();
-    assert!(dir.join("libgsth4.so").exists(), "no libgsth4.so in {}", dir.display());
+    assert!(
+        dir.join("libgsth4.so").exists(),
+        "no libgsth4.so in {}",
+        dir.display()
+    );
     let out = Command::new("gst-inspect-1.0")
         .arg("h4")
         .env("GST_PLUGIN_PATH", &dir)
@@ -20,10 +27,20 @@ fn gst_inspect_lists_the_plugin_from_gst_plugin_path() {
         .output()
         .expect("gst-inspect-1.0 runs (gstreamer1.0-tools)");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(text.contains("Name                     h4"), "{text}");
     assert!(text.contains("HarmonyØ4"), "{text}");
-    assert!(text.contains(&format!("Version                  {}", env!("CARGO_PKG_VERSION"))), "{text}");
+    assert!(
+        text.contains(&format!(
+            "Version                  {}",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{text}"
+    );
     assert!(text.contains("License                  MIT/X11"), "{text}");
 }
 
@@ -31,7 +48,12 @@ fn gst_inspect_lists_the_plugin_from_gst_plugin_path() {
 fn static_registration_makes_the_plugin_known() {
     gst::init().unwrap();
     gsth4::plugin_register_static().expect("static registration");
-    let plugin = gst::Registry::get().find_plugin("h4").expect("h4 is registered");
-    assert_eq!(plugin.version().as_str().split('-').next(), Some(env!("CARGO_PKG_VERSION")));
+    let plugin = gst::Registry::get()
+        .find_plugin("h4")
+        .expect("h4 is registered");
+    assert_eq!(
+        plugin.version().as_str().split('-').next(),
+        Some(env!("CARGO_PKG_VERSION"))
+    );
     assert!(plugin.description().contains("HarmonyØ4"));
 }

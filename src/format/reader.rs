@@ -221,18 +221,18 @@ impl<S: ReadAt> Reader<S> {
         };
         let mut scanner = Scanner::at(self.body_offset, 2);
         drive(&mut cursor, &mut scanner, |step| {
-            if let Step::Chunk(c) = step {
-                if let Item::Block { header, .. } = decode(&c)? {
-                    builder.note_block(
-                        header.track,
-                        header.time(),
-                        header.duration,
-                        header.flags.is_keyframe(),
-                        c.offset,
-                        leaf,
-                    );
-                    leaf += 1;
-                }
+            if let Step::Chunk(c) = step
+                && let Item::Block { header, .. } = decode(&c)?
+            {
+                builder.note_block(
+                    header.track,
+                    header.time(),
+                    header.duration,
+                    header.flags.is_keyframe(),
+                    c.offset,
+                    leaf,
+                );
+                leaf += 1;
             }
             Ok(true)
         })?;

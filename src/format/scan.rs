@@ -177,7 +177,7 @@ impl Scanner {
         )
     }
 
-    pub fn next(&mut self) -> Step<'_> {
+    pub fn step(&mut self) -> Step<'_> {
         if let Some((from, code, msg)) = self.resync.take() {
             return self.resync_from(from, code, msg);
         }
@@ -298,7 +298,7 @@ pub fn drive<R: Read>(
     mut visit: impl FnMut(Step<'_>) -> crate::format::error::Result<bool>,
 ) -> crate::format::error::Result<()> {
     loop {
-        match scanner.next() {
+        match scanner.step() {
             Step::NeedMore => {
                 scanner
                     .fill_from(r)
@@ -334,7 +334,7 @@ mod tests {
         let mut out = Vec::new();
         let mut fed = 0;
         loop {
-            match s.next() {
+            match s.step() {
                 Step::Chunk(c) => out.push((c.ordinal, c.offset, Ok(c.header.tag))),
                 Step::Damage(d) => out.push((
                     d.error.chunk.unwrap(),
@@ -408,12 +408,12 @@ mod tests {
         f.extend_from_slice(&[0; 4]);
         let mut s = Scanner::new();
         s.feed(&f);
-        assert!(matches!(s.next(), Step::Chunk(_)));
+        assert!(matches!(s.step(), Step::Chunk(_)));
         s.finish();
-        match s.next() {
+        match s.step() {
             Step::Damage(d) => assert_eq!(d.error.code, Code::ChunkSizeLimit),
             other => panic!("{other:?}"),
         }
-        assert!(matches!(s.next(), Step::End));
+        assert!(matches!(s.step(), Step::End));
     }
 }

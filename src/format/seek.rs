@@ -239,7 +239,7 @@ impl SeekTable {
     }
 
     fn from_parts(dir: &[u8], track_count: u32, entries_at: u64, entry_bytes: u64) -> Result<Self> {
-        if entry_bytes % ENTRY_LEN as u64 != 0 {
+        if !entry_bytes.is_multiple_of(ENTRY_LEN as u64) {
             return Err(Error::new(
                 Code::ChunkMalformed,
                 "SEEK entries are not a whole number of records",
@@ -419,7 +419,7 @@ mod tests {
         let (payload, t) = table();
         let mut src = payload.as_slice();
         let before = |time| {
-            t.find_in_track(&mut src.clone(), 1, time, Snap::Before)
+            t.find_in_track(&mut &payload[..], 1, time, Snap::Before)
                 .unwrap()
                 .map(|h| h.entry.time)
         };
@@ -428,7 +428,7 @@ mod tests {
         assert_eq!(before(10), Some(10));
         assert_eq!(before(1000), Some(30));
         let after = |time| {
-            t.find_in_track(&mut src.clone(), 1, time, Snap::After)
+            t.find_in_track(&mut &payload[..], 1, time, Snap::After)
                 .unwrap()
                 .map(|h| h.entry.time)
         };

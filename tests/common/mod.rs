@@ -102,29 +102,28 @@ pub fn read_blocks(bytes: &[u8]) -> Vec<(u64, Block)> {
     let mut r = Reader::open(bytes).expect("file opens");
     let mut out = Vec::new();
     r.scan_body(|step| {
-        if let Step::Chunk(c) = step {
-            if let Ok(Item::Block {
+        if let Step::Chunk(c) = step
+            && let Ok(Item::Block {
                 masked,
                 header,
                 data,
             }) = decode(&c)
-            {
-                let spec = NewBlock {
-                    track: header.track,
-                    masked,
-                    flags: header.flags,
-                    pts: header.pts,
-                    dts: header.dts,
-                    duration: header.duration,
-                };
-                out.push((
-                    header.index,
-                    Block {
-                        spec,
-                        data: data.to_vec(),
-                    },
-                ));
-            }
+        {
+            let spec = NewBlock {
+                track: header.track,
+                masked,
+                flags: header.flags,
+                pts: header.pts,
+                dts: header.dts,
+                duration: header.duration,
+            };
+            out.push((
+                header.index,
+                Block {
+                    spec,
+                    data: data.to_vec(),
+                },
+            ));
         }
         Ok(true)
     })
@@ -139,7 +138,7 @@ pub fn chunk_map(bytes: &[u8]) -> Vec<(u64, u64, [u8; 4])> {
     s.finish();
     let mut out = Vec::new();
     loop {
-        match s.next() {
+        match s.step() {
             Step::Chunk(c) => out.push((c.ordinal, c.offset, c.header.tag)),
             Step::End => return out,
             other => panic!("intact file scanned as {other:?}"),

@@ -83,7 +83,7 @@ pub fn run(a: Args) -> CliResult {
             break;
         }
         let pts = time(i);
-        let flags = BlockFlags(if i % a.gop == 0 {
+        let flags = BlockFlags(if i.is_multiple_of(a.gop) {
             BlockFlags::KEYFRAME
         } else {
             0
@@ -99,7 +99,7 @@ pub fn run(a: Args) -> CliResult {
         w.write_block(&b, &buf[..n])?;
         i += 1;
         done += n as u64;
-        if i % 256 == 0 {
+        if i.is_multiple_of(256) {
             progress.update(done);
         }
         if n < buf.len() {

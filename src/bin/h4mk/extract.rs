@@ -62,18 +62,17 @@ pub fn run(a: Args) -> CliResult {
                     header,
                     data,
                 }) = decode(&c)
+                    && header.track == track
                 {
-                    if header.track == track {
-                        if m {
-                            masked = Some((c.ordinal, c.offset));
-                            return Ok(false);
-                        }
-                        if let Err(e) = out.write_all(data) {
-                            write_error = Some(e);
-                            return Ok(false);
-                        }
-                        blocks += 1;
+                    if m {
+                        masked = Some((c.ordinal, c.offset));
+                        return Ok(false);
                     }
+                    if let Err(e) = out.write_all(data) {
+                        write_error = Some(e);
+                        return Ok(false);
+                    }
+                    blocks += 1;
                 }
             }
             Step::Damage(d) => damaged.push(d.error),

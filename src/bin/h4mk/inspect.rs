@@ -78,8 +78,8 @@ pub fn run(a: Args) -> CliResult {
                 Step::Chunk(c) => {
                     *counts.entry(tag_name(&c.header.tag)).or_default() += 1;
                     let mut row = json!({"ordinal": c.ordinal, "offset": c.offset, "tag": tag_name(&c.header.tag), "size": c.header.size});
-                    if is_block_tag(&c.header.tag) {
-                        if let Ok(Item::Block { header: h, .. }) = decode(&c) {
+                    if is_block_tag(&c.header.tag)
+                        && let Ok(Item::Block { header: h, .. }) = decode(&c) {
                             row["track"] = json!(h.track);
                             row["index"] = json!(h.index);
                             row["pts_ns"] = json!(h.pts);
@@ -87,7 +87,6 @@ pub fn run(a: Args) -> CliResult {
                             row["duration_ns"] = json!(h.duration);
                             row["flags"] = json!(h.flags.names());
                         }
-                    }
                     chunk_rows.push(row);
                 }
                 Step::Damage(d) => damaged.push(d.error.to_string()),

@@ -62,7 +62,7 @@ fn main() -> ExitCode {
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::Problems) => ExitCode::from(1),
-        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) if is_broken_pipe(e.as_ref()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("h4mk: {e}");
             ExitCode::from(2)
@@ -72,7 +72,7 @@ fn main() -> ExitCode {
 
 pub type CliResult = Result<Outcome, Box<dyn std::error::Error>>;
 
-fn is_broken_pipe(e: &Box<dyn std::error::Error>) -> bool {
+fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
     e.downcast_ref::<std::io::Error>()
         .is_some_and(|e| e.kind() == ErrorKind::BrokenPipe)
         || e.to_string().contains("Broken pipe")

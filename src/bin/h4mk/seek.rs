@@ -30,10 +30,10 @@ pub struct Args {
 
 pub fn run(a: Args) -> CliResult {
     let mut r = Reader::open(IoSource::new(open(&a.file)?))?;
-    if let Some(t) = a.track {
-        if r.meta().track(t).is_none() {
-            return Err(format!("{} has no track {t}", a.file.display()).into());
-        }
+    if let Some(t) = a.track
+        && r.meta().track(t).is_none()
+    {
+        return Err(format!("{} has no track {t}", a.file.display()).into());
     }
     let snap = if a.after { Snap::After } else { Snap::Before };
     let rel = if a.after {
