@@ -339,3 +339,50 @@ fn bad_input_gets_one_clear_line_and_no_panic() {
     // A failed repair leaves no half-written output behind.
     assert!(!d.p("r.h4mk").exists());
 }
+
+#[test]
+fn h4mk_verify_names_the_chunk_of_every_flipped_byte() {
+    let d = Dir::new();
+    random_file(&d.p("in.bin"), 120, 7);
+    let o = h4mk(&[
+        "export",
+        &d.s("in.bin"),
+        "-o",
+        &d.s("a.h4mk"),
+        "--block-size",
+        "40",
+        "--gop",
+        "2",
+    ]);
+    assert!(o.status.success());
+    let file = std::fs::read(d.p("a.h4mk")).unwrap();
+    // Chunk starts by the framing rule: 12-byte header plus the declared size.
+    let mut starts = Vec::new();
+    let mut at = 0usize;
+    while at < file.len() {
+        starts.push(at);
+        at += 12 + u32::from_le_bytes(file[at + 4..at + 8].try_into().unwrap()) as usize;
+    }
+    for i in 0..file.len() {
+        let mut bad = file.clone();
+        bad[i] ^= 0x04;
+        std::fs::write(d.p("bad.h4mk"), &bad).unwrap();
+        let o = h4mk(&["verify", &d.s("bad.h4mk"), "--json"]);
+        assert_eq!(o.status.code(), Some(1), "byte {i}");
+        let v = json(&o);
+        let f = v["findings"].as_array().unwrap();
+        let chunk = starts.iter().rposition(|s| *s <= i).unwrap();
+        assert_eq!(f.len(), 1, "byte {i}: {f:?}");
+        assert_eq!(f[0]["chunk"], chunk as u64, "byte {i}: {f:?}");
+        assert_eq!(f[0]["offset"], starts[chunk] as u64, "byte {i}");
+        let code = f[0]["code"].as_str().unwrap();
+        let want: &[&str] = if i < 4 {
+            &["file.magic"]
+        } else if (4..8).contains(&(i - starts[chunk])) {
+            &["chunk.crc.mismatch", "chunk.truncated", "chunk.size.limit"]
+        } else {
+            &["chunk.crc.mismatch"]
+        };
+        assert!(want.contains(&code), "byte {i}: {code}");
+    }
+}

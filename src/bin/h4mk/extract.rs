@@ -9,6 +9,7 @@ use gsth4::format::reader::Reader;
 use gsth4::format::scan::Step;
 use gsth4::format::source::IoSource;
 
+use crate::progress::Progress;
 use crate::{CliResult, Outcome, open};
 
 #[derive(clap::Args)]
@@ -54,9 +55,11 @@ pub fn run(a: Args) -> CliResult {
     let mut masked = None;
     let mut blocks = 0u64;
     let mut write_error = None;
+    let mut progress = Progress::new("extract", r.len());
     r.scan_body(|step| {
         match step {
             Step::Chunk(c) => {
+                progress.update(c.end());
                 if let Ok(Item::Block {
                     masked: m,
                     header,
@@ -80,6 +83,7 @@ pub fn run(a: Args) -> CliResult {
         }
         Ok(true)
     })?;
+    progress.done();
     if let Some(e) = write_error {
         return Err(Box::new(e));
     }

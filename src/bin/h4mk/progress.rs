@@ -10,6 +10,7 @@ pub struct Progress {
     label: &'static str,
     total: u64,
     start: Instant,
+    last: Instant,
     enabled: bool,
 }
 
@@ -20,14 +21,16 @@ impl Progress {
             label,
             total,
             start: Instant::now(),
+            last: Instant::now(),
             enabled,
         }
     }
 
     pub fn update(&mut self, done: u64) {
-        if !self.enabled {
+        if !self.enabled || self.last.elapsed().as_millis() < 200 {
             return;
         }
+        self.last = Instant::now();
         let secs = self.start.elapsed().as_secs_f64().max(1e-6);
         let pct = done as f64 * 100.0 / self.total.max(1) as f64;
         eprint!(
@@ -43,5 +46,34 @@ impl Progress {
         if self.enabled {
             eprintln!();
         }
+    }
+}
+
+/// A reader that reports how far it has read.
+pub struct ProgressReader<R> {
+    inner: R,
+    done: u64,
+    progress: Progress,
+}
+
+impl<R> ProgressReader<R> {
+    pub fn new(inner: R, progress: Progress) -> Self {
+        ProgressReader {
+            inner,
+            done: 0,
+            progress,
+        }
+    }
+    pub fn finish(&self) {
+        self.progress.done();
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for ProgressReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.done += n as u64;
+        self.progress.update(self.done);
+        Ok(n)
     }
 }

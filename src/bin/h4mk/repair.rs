@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use gsth4::format::repair::repair;
 
+use crate::progress::{Progress, ProgressReader};
 use crate::{CliResult, Outcome, open};
 
 #[derive(clap::Args)]
@@ -23,7 +24,12 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> CliResult {
-    let input = BufReader::with_capacity(1 << 20, open(&a.file)?);
+    let file = open(&a.file)?;
+    let len = file.metadata()?.len();
+    let input = ProgressReader::new(
+        BufReader::with_capacity(1 << 20, file),
+        Progress::new("repair", len),
+    );
     let dest = match &a.output {
         Some(p) => p.clone(),
         None => {
@@ -36,7 +42,9 @@ pub fn run(a: Args) -> CliResult {
         return Err("the output must differ from the input; use --in-place to replace it".into());
     }
     let out = File::create(&dest).map_err(|e| format!("cannot create {}: {e}", dest.display()))?;
-    let result = repair(input, BufWriter::with_capacity(4 << 20, out));
+    let mut input = input;
+    let result = repair(&mut input, BufWriter::with_capacity(4 << 20, out));
+    input.finish();
     let (out, report) = match result {
         Ok(x) => x,
         Err(e) => {
