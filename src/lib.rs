@@ -1,13 +1,19 @@
 //! gst-h4: the HarmonyØ4 H4MK container for GStreamer.
 //!
 //! `format` is the GStreamer-free core (H4MK bytes, writer, readers, verification) shared by
-//! the elements and the `h4mk` command-line tool. The plugin (`h4`) registers the elements.
+//! the elements and the `h4mk` command-line tool. The plugin (`h4`) registers the elements
+//! and the typefinder.
 
+pub mod convert;
 pub mod format;
+pub mod h4mkmux;
+pub mod typefind;
 
 use gst::glib;
 
-fn plugin_init(_plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
+fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
+    h4mkmux::register(plugin)?;
+    typefind::register(plugin)?;
     Ok(())
 }
 

@@ -38,6 +38,29 @@ pub struct Track {
     /// Per-stream tags as a serialized GStreamer tag list, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<String>,
+    /// Nanoseconds to subtract from this track's block times to get stream time (the
+    /// upstream segment's `start - time`): tracks stamped on different bases share one
+    /// timeline through it.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub time_offset: i64,
+}
+
+fn is_zero(v: &i64) -> bool {
+    *v == 0
+}
+
+impl Track {
+    /// Stream time of a block time of this track (saturating at 0).
+    pub fn stream_time(&self, block_time: u64) -> u64 {
+        (i128::from(block_time) - i128::from(self.time_offset)).clamp(0, i128::from(u64::MAX - 1))
+            as u64
+    }
+
+    /// Block time of this track at a stream time (saturating).
+    pub fn block_time(&self, stream_time: u64) -> u64 {
+        (i128::from(stream_time) + i128::from(self.time_offset)).clamp(0, i128::from(u64::MAX - 1))
+            as u64
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -154,6 +177,7 @@ mod tests {
             kind: TrackKind::Audio,
             caps: "audio/x-opus".into(),
             tags: None,
+            time_offset: 0,
         }]);
         m.writer = WriterIdentity {
             name: "w".into(),
@@ -175,6 +199,7 @@ mod tests {
             kind: TrackKind::Data,
             caps: "x".into(),
             tags: None,
+            time_offset: 0,
         };
         let m = Meta::new(vec![t.clone(), t]);
         assert_eq!(

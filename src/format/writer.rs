@@ -64,7 +64,8 @@ struct Range {
     leaves: Vec<Hash>,
     others: Vec<ChunkDigest>,
     block_bytes: u64,
-    time_span: Option<(u64, u64)>,
+    /// Smallest and largest block time per track: tracks may have different time bases.
+    time_spans: BTreeMap<u32, (u64, u64)>,
 }
 
 pub struct Writer<W: Write> {
@@ -125,6 +126,11 @@ impl<W: Write> Writer<W> {
 
     pub fn get_ref(&self) -> &W {
         &self.out
+    }
+
+    /// The output, e.g. to take the bytes written so far out of an in-memory sink.
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.out
     }
 
     fn check(&self) -> Result<()> {
@@ -263,12 +269,15 @@ impl<W: Write> Writer<W> {
         r.leaves.push(leaf);
         r.block_bytes += (CHUNK_HEADER_LEN + BLOCK_HEADER_LEN + data.len()) as u64;
         if let Some(t) = header.time() {
-            r.time_span = Some(
-                r.time_span
-                    .map_or((t, t), |(lo, hi)| (lo.min(t), hi.max(t))),
-            );
+            let e = r.time_spans.entry(b.track).or_insert((t, t));
+            *e = (e.0.min(t), e.1.max(t));
         }
-        let span = r.time_span.map_or(0, |(lo, hi)| hi - lo);
+        let span = r
+            .time_spans
+            .values()
+            .map(|(lo, hi)| hi - lo)
+            .max()
+            .unwrap_or(0);
         if r.leaves.len() as u64 >= u64::from(self.policy.blocks)
             || r.block_bytes >= self.policy.bytes
             || span >= self.policy.span_ns

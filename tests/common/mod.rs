@@ -39,6 +39,7 @@ pub fn meta(track_count: u32, policy: CheckpointPolicy) -> Meta {
                 kind: kinds[i as usize % kinds.len()],
                 caps: format!("test/x-track-{i}, rate=(int)48000"),
                 tags: (i == 0).then(|| "taglist, title=(string)\"Ø\";".into()),
+                time_offset: 0,
             })
             .collect(),
         tags: None,

@@ -67,6 +67,7 @@ pub fn run(a: Args) -> CliResult {
         kind: TrackKind::Data,
         caps: a.caps.clone(),
         tags: None,
+        time_offset: 0,
     }]);
     let mut w = Writer::new(BufWriter::with_capacity(4 << 20, sink), &meta)?;
     let mut input = input;

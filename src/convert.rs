@@ -1,0 +1,112 @@
+//! Conversions between GStreamer buffers and caps and H4MK blocks and tracks, shared by the
+//! muxer and the demuxer so that what one stores the other restores.
+
+use crate::format::block::{BlockFlags, BlockHeader};
+use crate::format::meta::TrackKind;
+
+/// The caps H4MK files have.
+pub const CONTAINER_CAPS: &str = "video/x-h4mk";
+
+/// A track's kind from its caps: the container never looks further than the media type.
+pub fn kind_of(caps: &gst::CapsRef) -> TrackKind {
+    let Some(s) = caps.structure(0) else {
+        return TrackKind::Data;
+    };
+    let name = s.name().as_str();
+    if name.starts_with("video/") || name.starts_with("image/") {
+        TrackKind::Video
+    } else if name.starts_with("audio/") {
+        TrackKind::Audio
+    } else if name.starts_with("text/")
+        || name.starts_with("subtitle/")
+        || name.starts_with("closedcaption/")
+        || name.starts_with("application/x-subtitle")
+        || name == "application/x-ssa"
+        || name == "application/x-ass"
+    {
+        TrackKind::Text
+    } else {
+        TrackKind::Data
+    }
+}
+
+const FLAG_MAP: [(u32, gst::BufferFlags); 7] = [
+    (BlockFlags::HEADER, gst::BufferFlags::HEADER),
+    (BlockFlags::DECODE_ONLY, gst::BufferFlags::DECODE_ONLY),
+    (BlockFlags::GAP, gst::BufferFlags::GAP),
+    (BlockFlags::DROPPABLE, gst::BufferFlags::DROPPABLE),
+    (BlockFlags::CORRUPTED, gst::BufferFlags::CORRUPTED),
+    (BlockFlags::MARKER, gst::BufferFlags::MARKER),
+    (BlockFlags::NON_DROPPABLE, gst::BufferFlags::NON_DROPPABLE),
+];
+
+/// The block flags a buffer's flags map to; a buffer without `DELTA_UNIT` is a keyframe.
+pub fn block_flags(flags: gst::BufferFlags) -> BlockFlags {
+    let mut bits = if flags.contains(gst::BufferFlags::DELTA_UNIT) {
+        0
+    } else {
+        BlockFlags::KEYFRAME
+    };
+    for (bit, f) in FLAG_MAP {
+        if flags.contains(f) {
+            bits |= bit;
+        }
+    }
+    BlockFlags(bits)
+}
+
+/// The buffer flags a block restores (DISCONT is the demuxer's to set).
+pub fn buffer_flags(flags: BlockFlags) -> gst::BufferFlags {
+    let mut out = if flags.is_keyframe() {
+        gst::BufferFlags::empty()
+    } else {
+        gst::BufferFlags::DELTA_UNIT
+    };
+    for (bit, f) in FLAG_MAP {
+        if flags.contains(bit) {
+            out |= f;
+        }
+    }
+    out
+}
+
+/// Applies a block's timing and flags to a buffer.
+pub fn apply_block(buffer: &mut gst::BufferRef, h: &BlockHeader) {
+    buffer.set_pts(h.pts.map(gst::ClockTime::from_nseconds));
+    buffer.set_dts(h.dts.map(gst::ClockTime::from_nseconds));
+    buffer.set_duration(h.duration.map(gst::ClockTime::from_nseconds));
+    buffer.set_flags(buffer_flags(h.flags));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_round_trip() {
+        gst::init().unwrap();
+        for bits in 0..(1u32 << 8) {
+            let f = BlockFlags(bits);
+            assert_eq!(block_flags(buffer_flags(f)), f, "{bits:#x}");
+        }
+        assert!(block_flags(gst::BufferFlags::empty()).is_keyframe());
+        assert!(!block_flags(gst::BufferFlags::DELTA_UNIT).is_keyframe());
+        // DISCONT and others are not stored.
+        assert_eq!(
+            block_flags(gst::BufferFlags::DISCONT | gst::BufferFlags::DELTA_UNIT),
+            BlockFlags(0)
+        );
+    }
+
+    #[test]
+    fn kinds_come_from_the_media_type() {
+        gst::init().unwrap();
+        let k = |s: &str| kind_of(&gst::Caps::builder(s).build());
+        assert_eq!(k("video/x-h264"), TrackKind::Video);
+        assert_eq!(k("image/jpeg"), TrackKind::Video);
+        assert_eq!(k("audio/x-opus"), TrackKind::Audio);
+        assert_eq!(k("text/x-raw"), TrackKind::Text);
+        assert_eq!(k("application/x-h4-tokens"), TrackKind::Data);
+        assert_eq!(kind_of(&gst::Caps::new_empty()), TrackKind::Data);
+    }
+}

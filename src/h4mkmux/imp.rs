@@ -1,0 +1,516 @@
+//! Aggregator glue over `format::Writer`: every aggregate writes the queued buffer with the
+//! lowest running time as one block and pushes the bytes that produced.
+
+use std::io::Write;
+use std::sync::{LazyLock, Mutex};
+
+use gst::glib;
+use gst::prelude::*;
+use gst::subclass::prelude::*;
+use gst_base::prelude::*;
+use gst_base::subclass::prelude::*;
+
+use crate::convert::{CONTAINER_CAPS, block_flags, kind_of};
+use crate::format::meta::{CheckpointPolicy, Meta, Track, TrackKind, WriterIdentity};
+use crate::format::writer::{NewBlock, Writer};
+
+static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
+    gst::DebugCategory::new("h4mkmux", gst::DebugColorFlags::empty(), Some("H4MK muxer"))
+});
+
+const DEFAULT_CHECKPOINT_INTERVAL: u64 = 2_000_000_000;
+
+#[derive(Debug, Clone, Copy)]
+struct Settings {
+    checkpoint_interval: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            checkpoint_interval: DEFAULT_CHECKPOINT_INTERVAL,
+        }
+    }
+}
+
+/// The bytes the writer produced since they were last pushed.
+#[derive(Default)]
+struct Pending(Vec<u8>);
+
+impl Write for Pending {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+struct Stream {
+    pad: gst_base::AggregatorPad,
+    track: u32,
+    kind: TrackKind,
+    caps: Option<gst::Caps>,
+    tags: Option<gst::TagList>,
+    /// `start - time` of the pad's first TIME segment: see `Track::time_offset`.
+    time_offset: i64,
+}
+
+#[derive(Default)]
+struct State {
+    writer: Option<Writer<Pending>>,
+    streams: Vec<Stream>,
+    /// Tags that arrived per pad (by name) before the file started.
+    early_tags: Vec<(String, gst::TagList)>,
+    global_tags: Option<gst::TagList>,
+    /// META must be written again before the next block (caps or tags changed).
+    meta_dirty: bool,
+    /// An error found outside `aggregate` (in an event), reported by the next `aggregate`.
+    pending_error: Option<(gst::StreamError, String)>,
+    bytes_out: u64,
+    /// The file was finished (EOS on every pad).
+    finished: bool,
+}
+
+#[derive(Default)]
+pub struct H4mkMux {
+    settings: Mutex<Settings>,
+    state: Mutex<State>,
+}
+
+fn tags_string(tags: &Option<gst::TagList>) -> Option<String> {
+    tags.as_ref()
+        .filter(|t| t.n_tags() > 0)
+        .map(|t| t.to_string())
+}
+
+fn merge(into: &mut Option<gst::TagList>, new: &gst::TagListRef, mode: gst::TagMergeMode) {
+    *into = Some(match into.take() {
+        Some(old) => old.merge(new, mode),
+        None => new.to_owned(),
+    });
+}
+
+impl H4mkMux {
+    fn meta(&self, state: &State) -> Meta {
+        let settings = *self.settings.lock().unwrap();
+        Meta {
+            writer: WriterIdentity::this_build(),
+            checkpoint: CheckpointPolicy {
+                span_ns: settings.checkpoint_interval,
+                ..CheckpointPolicy::default()
+            },
+            tracks: state
+                .streams
+                .iter()
+                .map(|s| Track {
+                    id: s.track,
+                    kind: s.kind,
+                    caps: s.caps.as_ref().map(|c| c.to_string()).unwrap_or_default(),
+                    tags: tags_string(&s.tags),
+                    time_offset: s.time_offset,
+                })
+                .collect(),
+            tags: tags_string(&state.global_tags),
+        }
+    }
+
+    /// Builds the track table from the pads as they are when data first flows, and writes
+    /// the header and META.
+    fn start_file(&self, state: &mut State) -> Result<(), gst::FlowError> {
+        let obj = self.obj();
+        let setter_tags = obj.upcast_ref::<gst::TagSetter>().tag_list();
+        if let Some(t) = setter_tags {
+            let mode = obj.upcast_ref::<gst::TagSetter>().tag_merge_mode();
+            merge(&mut state.global_tags, &t, mode);
+        }
+        let mut streams = Vec::new();
+        for (i, pad) in obj.sink_pads().into_iter().enumerate() {
+            let pad = pad
+                .downcast::<gst_base::AggregatorPad>()
+                .expect("aggregator pads");
+            let caps = pad.current_caps();
+            let kind = caps.as_ref().map_or(TrackKind::Data, |c| kind_of(c));
+            let name = pad.name().to_string();
+            let tags = state
+                .early_tags
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, t)| t.clone());
+            if caps.is_none() && pad.is_eos() {
+                gst::info!(
+                    CAT,
+                    obj = pad,
+                    "pad ended before caps or data; it gets no track"
+                );
+                continue;
+            }
+            let time_offset = pad
+                .segment()
+                .downcast_ref::<gst::ClockTime>()
+                .map_or(0, |seg| {
+                    let start = seg.start().map_or(0, |t| t.nseconds() as i64);
+                    let time = seg.time().map_or(0, |t| t.nseconds() as i64);
+                    start - time
+                });
+            streams.push(Stream {
+                pad,
+                track: i as u32,
+                kind,
+                caps,
+                tags,
+                time_offset,
+            });
+        }
+        state.streams = streams;
+        let meta = self.meta(state);
+        gst::debug!(
+            CAT,
+            imp = self,
+            "starting file with {} tracks",
+            meta.tracks.len()
+        );
+        let writer = Writer::new(Pending::default(), &meta).map_err(|e| {
+            gst::element_imp_error!(
+                self,
+                gst::StreamError::Mux,
+                ["cannot start the file: {}", e]
+            );
+            gst::FlowError::Error
+        })?;
+        state.writer = Some(writer);
+        state.meta_dirty = false;
+        Ok(())
+    }
+
+    /// Wraps bytes the writer produced in a buffer carrying their file offsets.
+    fn output_buffer(&self, state: &mut State, bytes: Vec<u8>) -> Option<gst::Buffer> {
+        if bytes.is_empty() {
+            return None;
+        }
+        let mut buffer = gst::Buffer::from_mut_slice(bytes);
+        {
+            let b = buffer.get_mut().expect("new buffer");
+            b.set_offset(state.bytes_out);
+            state.bytes_out += b.size() as u64;
+            b.set_offset_end(state.bytes_out);
+        }
+        Some(buffer)
+    }
+
+    fn mux_error(&self, msg: String) -> gst::FlowError {
+        gst::element_imp_error!(self, gst::StreamError::Mux, ["{}", msg]);
+        gst::FlowError::Error
+    }
+
+    /// The stream whose next buffer has the lowest running time (DTS, else PTS).
+    fn next_stream(&self, state: &State) -> Result<Option<usize>, gst::FlowError> {
+        let mut best: Option<(usize, Option<gst::Signed<gst::ClockTime>>)> = None;
+        for (i, s) in state.streams.iter().enumerate() {
+            let Some(buffer) = s.pad.peek_buffer() else {
+                continue;
+            };
+            let Some(ts) = buffer.dts().or(buffer.pts()) else {
+                return Err(self.mux_error(format!(
+                    "pad {}: buffer at offset {:?} has neither PTS nor DTS; H4MK stores explicit time",
+                    s.pad.name(),
+                    buffer.offset()
+                )));
+            };
+            let segment = s.pad.segment();
+            let rt = segment
+                .downcast_ref::<gst::ClockTime>()
+                .and_then(|seg| seg.to_running_time_full(ts));
+            if best.as_ref().is_none_or(|(_, b)| rt < *b) {
+                best = Some((i, rt));
+            }
+        }
+        Ok(best.map(|(i, _)| i))
+    }
+}
+
+#[glib::object_subclass]
+impl ObjectSubclass for H4mkMux {
+    const NAME: &'static str = "GstH4mkMux";
+    type Type = super::H4mkMux;
+    type ParentType = gst_base::Aggregator;
+    type Interfaces = (gst::TagSetter,);
+}
+
+impl ObjectImpl for H4mkMux {
+    fn properties() -> &'static [glib::ParamSpec] {
+        static PROPS: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
+            vec![glib::ParamSpecUInt64::builder("checkpoint-interval")
+                .nick("Checkpoint interval")
+                .blurb("Media time between HASH checkpoints, in nanoseconds: what a crash can leave unverifiable at most (also after every 1024 blocks or 64 MiB)")
+                .minimum(1_000_000)
+                .maximum(3_600_000_000_000)
+                .default_value(DEFAULT_CHECKPOINT_INTERVAL)
+                .mutable_ready()
+                .build()]
+        });
+        PROPS.as_ref()
+    }
+
+    fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
+        if pspec.name() == "checkpoint-interval" {
+            self.settings.lock().unwrap().checkpoint_interval =
+                value.get().expect("type checked upstream");
+        }
+    }
+
+    fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        match pspec.name() {
+            "checkpoint-interval" => self.settings.lock().unwrap().checkpoint_interval.to_value(),
+            _ => unreachable!("only registered properties are asked for"),
+        }
+    }
+}
+
+impl GstObjectImpl for H4mkMux {}
+
+impl ElementImpl for H4mkMux {
+    fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
+        static META: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
+            gst::subclass::ElementMetadata::new(
+                "H4MK muxer",
+                "Codec/Muxer",
+                "Stores any streams as HarmonyØ4 H4MK: one CRC-checked block per buffer, a keyframe index and a Merkle tree",
+                "gst-h4 developers",
+            )
+        });
+        Some(&*META)
+    }
+
+    fn pad_templates() -> &'static [gst::PadTemplate] {
+        static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
+            let any = gst::Caps::new_any();
+            let mut t = vec![
+                gst::PadTemplate::new(
+                    "src",
+                    gst::PadDirection::Src,
+                    gst::PadPresence::Always,
+                    &gst::Caps::builder(CONTAINER_CAPS).build(),
+                )
+                .expect("src template"),
+            ];
+            for name in ["video_%u", "audio_%u", "subtitle_%u", "data_%u"] {
+                t.push(
+                    gst::PadTemplate::with_gtype(
+                        name,
+                        gst::PadDirection::Sink,
+                        gst::PadPresence::Request,
+                        &any,
+                        gst_base::AggregatorPad::static_type(),
+                    )
+                    .expect("sink template"),
+                );
+            }
+            t
+        });
+        TEMPLATES.as_ref()
+    }
+
+    fn request_new_pad(
+        &self,
+        templ: &gst::PadTemplate,
+        name: Option<&str>,
+        caps: Option<&gst::Caps>,
+    ) -> Option<gst::Pad> {
+        if self.state.lock().unwrap().writer.is_some() {
+            let what = name.map_or_else(|| templ.name_template().to_string(), str::to_string);
+            gst::element_imp_error!(
+                self,
+                gst::StreamError::Mux,
+                [
+                    "pad {} requested after data started: H4MK declares every track before the first block",
+                    what
+                ]
+            );
+            return None;
+        }
+        self.parent_request_new_pad(templ, name, caps)
+    }
+}
+
+impl TagSetterImpl for H4mkMux {}
+
+impl AggregatorImpl for H4mkMux {
+    fn start(&self) -> Result<(), gst::ErrorMessage> {
+        *self.state.lock().unwrap() = State::default();
+        self.obj()
+            .update_segment(&gst::FormattedSegment::<gst::format::Bytes>::new());
+        self.parent_start()
+    }
+
+    fn stop(&self) -> Result<(), gst::ErrorMessage> {
+        *self.state.lock().unwrap() = State::default();
+        self.parent_stop()
+    }
+
+    fn negotiate(&self) -> bool {
+        true
+    }
+
+    fn sink_event(&self, pad: &gst_base::AggregatorPad, event: gst::Event) -> bool {
+        use gst::EventView;
+        match event.view() {
+            EventView::Caps(c) => {
+                let caps = c.caps_owned();
+                let mut state = self.state.lock().unwrap();
+                if state.writer.is_some() {
+                    if let Some(s) = state.streams.iter_mut().find(|s| s.pad == *pad) {
+                        let old_name = s
+                            .caps
+                            .as_ref()
+                            .and_then(|c| c.structure(0).map(|s| s.name().to_string()));
+                        let new_name = caps.structure(0).map(|s| s.name().to_string());
+                        if s.caps.as_ref() != Some(&caps) {
+                            if old_name.is_some() && old_name != new_name {
+                                state.pending_error = Some((
+                                    gst::StreamError::Mux,
+                                    format!(
+                                        "pad {}: caps changed from {} to {}: a track keeps its media type",
+                                        pad.name(),
+                                        old_name.unwrap_or_default(),
+                                        new_name.unwrap_or_default()
+                                    ),
+                                ));
+                            } else {
+                                gst::info!(
+                                    CAT,
+                                    obj = pad,
+                                    "caps changed to {caps}; META is updated"
+                                );
+                                s.caps = Some(caps);
+                                state.meta_dirty = true;
+                            }
+                        }
+                    }
+                }
+                drop(state);
+                self.parent_sink_event(pad, event)
+            }
+            EventView::Tag(t) => {
+                let tags = t.tag();
+                let mut state = self.state.lock().unwrap();
+                if tags.scope() == gst::TagScope::Global {
+                    merge(&mut state.global_tags, tags, gst::TagMergeMode::Replace);
+                } else if let Some(s) = state.streams.iter_mut().find(|s| s.pad == *pad) {
+                    merge(&mut s.tags, tags, gst::TagMergeMode::Replace);
+                } else {
+                    let name = pad.name().to_string();
+                    match state.early_tags.iter_mut().find(|(n, _)| *n == name) {
+                        Some((_, t)) => *t = t.merge(tags, gst::TagMergeMode::Replace),
+                        None => state.early_tags.push((name, tags.to_owned())),
+                    }
+                }
+                if state.writer.is_some() {
+                    state.meta_dirty = true;
+                }
+                drop(state);
+                self.parent_sink_event(pad, event)
+            }
+            _ => self.parent_sink_event(pad, event),
+        }
+    }
+
+    fn src_query(&self, query: &mut gst::QueryRef) -> bool {
+        if let gst::QueryViewMut::Seeking(q) = query.view_mut() {
+            q.set(false, gst::format::Bytes::ZERO, gst::format::Bytes::NONE);
+            return true;
+        }
+        self.parent_src_query(query)
+    }
+
+    fn src_event(&self, event: gst::Event) -> bool {
+        if let gst::EventView::Seek(_) = event.view() {
+            gst::debug!(CAT, imp = self, "a muxer cannot seek");
+            return false;
+        }
+        self.parent_src_event(event)
+    }
+
+    fn aggregate(&self, _timeout: bool) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let mut state = self.state.lock().unwrap();
+        if let Some((kind, msg)) = state.pending_error.take() {
+            drop(state);
+            gst::element_imp_error!(self, kind, ["{}", msg]);
+            return Err(gst::FlowError::Error);
+        }
+        if state.finished {
+            return Err(gst::FlowError::Eos);
+        }
+        let first = state.writer.is_none();
+        if first {
+            self.start_file(&mut state)?;
+        }
+        let next = self.next_stream(&state)?;
+        let mut result = Ok(gst::FlowSuccess::Ok);
+        let bytes = match next {
+            Some(i) => {
+                if state.meta_dirty {
+                    let meta = self.meta(&state);
+                    let w = state.writer.as_mut().expect("started");
+                    w.write_meta_update(&meta)
+                        .map_err(|e| self.mux_error(format!("META update: {e}")))?;
+                    state.meta_dirty = false;
+                }
+                let s = &state.streams[i];
+                let (pad, track) = (s.pad.clone(), s.track);
+                let buffer = pad.pop_buffer().expect("peeked before");
+                let block = NewBlock {
+                    track,
+                    masked: false,
+                    flags: block_flags(buffer.flags()),
+                    pts: buffer.pts().map(|t| t.nseconds()),
+                    dts: buffer.dts().map(|t| t.nseconds()),
+                    duration: buffer.duration().map(|t| t.nseconds()),
+                };
+                let map = buffer.map_readable().map_err(|_| {
+                    self.mux_error(format!("pad {}: unreadable buffer", pad.name()))
+                })?;
+                let w = state.writer.as_mut().expect("started");
+                w.write_block(&block, &map)
+                    .map_err(|e| self.mux_error(format!("pad {}: {e}", pad.name())))?;
+                gst::trace!(
+                    CAT,
+                    obj = pad,
+                    "block {:?} of {} bytes",
+                    buffer.pts(),
+                    map.len()
+                );
+                std::mem::take(&mut w.get_mut().0)
+            }
+            None => {
+                // Every pad is at EOS and drained: finish the file.
+                let w = state.writer.take().expect("started");
+                let (pending, summary) = w
+                    .finish()
+                    .map_err(|e| self.mux_error(format!("finishing: {e}")))?;
+                gst::info!(
+                    CAT,
+                    imp = self,
+                    "finished: {} blocks, {} keyframes, {} bytes",
+                    summary.blocks,
+                    summary.keyframes,
+                    summary.bytes
+                );
+                state.finished = true;
+                result = Err(gst::FlowError::Eos);
+                pending.0
+            }
+        };
+        let out = self.output_buffer(&mut state, bytes);
+        drop(state);
+        if first {
+            self.obj()
+                .set_src_caps(&gst::Caps::builder(CONTAINER_CAPS).build());
+        }
+        if let Some(buffer) = out {
+            self.obj().finish_buffer(buffer)?;
+        }
+        result
+    }
+}
