@@ -52,6 +52,7 @@ pub fn run(a: Args) -> CliResult {
             "kind": t.kind.as_str(),
             "caps": t.caps,
             "tags": t.tags,
+            "time_offset_ns": t.time_offset,
             "blocks": s.map_or(0, |s| s.block_count),
             "keyframes": s.map_or(0, |s| s.entry_count),
             "first_time_ns": s.and_then(|s| s.first_time),
