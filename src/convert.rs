@@ -1,6 +1,8 @@
 //! Conversions between GStreamer buffers and caps and H4MK blocks and tracks, shared by the
 //! muxer and the demuxer so that what one stores the other restores.
 
+use gst::glib;
+
 use crate::format::block::{BlockFlags, BlockHeader};
 use crate::format::meta::TrackKind;
 
@@ -78,9 +80,42 @@ pub fn apply_block(buffer: &mut gst::BufferRef, h: &BlockHeader) {
     buffer.set_flags(buffer_flags(h.flags));
 }
 
+/// Tags as META stores them: GStreamer's serialized tag list (`taglist, title=(string)…;`).
+pub fn tags_to_string(tags: &gst::TagListRef) -> String {
+    tags.to_string()
+}
+
+/// Tags back from META; `None` when the text is not a serialized tag list.
+pub fn tags_from_string(s: &str) -> Option<gst::TagList> {
+    use gst::prelude::*;
+    glib::Value::deserialize(s, gst::TagList::static_type())
+        .ok()?
+        .get::<gst::TagList>()
+        .ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tags_round_trip_through_text() {
+        gst::init().unwrap();
+        let mut tags = gst::TagList::new();
+        {
+            let t = tags.get_mut().unwrap();
+            t.add::<gst::tags::Title>(&"Ø \"quoted\", two", gst::TagMergeMode::Append);
+            t.add::<gst::tags::Bitrate>(&64000, gst::TagMergeMode::Append);
+        }
+        let text = tags_to_string(&tags);
+        let back = tags_from_string(&text).expect("parses");
+        assert_eq!(
+            back.get::<gst::tags::Title>().unwrap().get(),
+            "Ø \"quoted\", two"
+        );
+        assert_eq!(back.get::<gst::tags::Bitrate>().unwrap().get(), 64000);
+        assert!(tags_from_string("not a taglist").is_none());
+    }
 
     #[test]
     fn flags_round_trip() {

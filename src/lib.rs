@@ -6,6 +6,7 @@
 
 pub mod convert;
 pub mod format;
+pub mod h4mkdemux;
 pub mod h4mkmux;
 pub mod typefind;
 
@@ -13,6 +14,7 @@ use gst::glib;
 
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     h4mkmux::register(plugin)?;
+    h4mkdemux::register(plugin)?;
     typefind::register(plugin)?;
     Ok(())
 }

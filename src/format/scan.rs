@@ -43,6 +43,9 @@ pub struct Damage {
     pub len: u64,
     /// The tag as read (it may itself be damaged).
     pub tag: Tag,
+    /// The first bytes of the damaged chunk (up to 52: a chunk and block header), so a reader
+    /// can say which block it probably was. Unverified by definition.
+    pub head: Vec<u8>,
 }
 
 #[derive(Debug)]
@@ -279,10 +282,12 @@ impl Scanner {
         let tag_end = (self.start + 4).min(self.end);
         let mut tag = [0u8; 4];
         tag[..tag_end - self.start].copy_from_slice(&self.buf[self.start..tag_end]);
+        let head_end = (self.start + 52).min(self.end);
         let damage = Damage {
             error: Error::at(code, self.ordinal, self.position(), msg),
             len: (next - self.start) as u64,
             tag,
+            head: self.buf[self.start..head_end].to_vec(),
         };
         self.ordinal += 1;
         self.start = next;

@@ -10,7 +10,7 @@ use gst::subclass::prelude::*;
 use gst_base::prelude::*;
 use gst_base::subclass::prelude::*;
 
-use crate::convert::{CONTAINER_CAPS, block_flags, kind_of};
+use crate::convert::{CONTAINER_CAPS, block_flags, kind_of, tags_to_string};
 use crate::format::meta::{CheckpointPolicy, Meta, Track, TrackKind, WriterIdentity};
 use crate::format::writer::{NewBlock, Writer};
 
@@ -82,7 +82,7 @@ pub struct H4mkMux {
 fn tags_string(tags: &Option<gst::TagList>) -> Option<String> {
     tags.as_ref()
         .filter(|t| t.n_tags() > 0)
-        .map(|t| t.to_string())
+        .map(|t| tags_to_string(t))
 }
 
 fn merge(into: &mut Option<gst::TagList>, new: &gst::TagListRef, mode: gst::TagMergeMode) {
