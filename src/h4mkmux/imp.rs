@@ -394,6 +394,7 @@ impl AggregatorImpl for H4mkMux {
             }
             EventView::Tag(t) => {
                 let tags = t.tag();
+                gst::debug!(CAT, obj = pad, "{:?} tags {tags}", tags.scope());
                 let mut state = self.state.lock().unwrap();
                 if tags.scope() == gst::TagScope::Global {
                     merge(&mut state.global_tags, tags, gst::TagMergeMode::Replace);

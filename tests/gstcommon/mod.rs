@@ -1,0 +1,142 @@
+//! Helpers for pipeline tests: static registration, running to EOS, capturing samples.
+#![allow(dead_code)]
+
+use std::sync::{Arc, Mutex, Once};
+use std::time::Duration;
+
+use gst::prelude::*;
+
+pub fn init() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        gst::init().unwrap();
+        gsth4::plugin_register_static().expect("plugin registers");
+    });
+}
+
+/// One buffer as a sink saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Captured {
+    pub data: Vec<u8>,
+    pub pts: Option<gst::ClockTime>,
+    pub dts: Option<gst::ClockTime>,
+    pub duration: Option<gst::ClockTime>,
+    pub delta: bool,
+    pub header: bool,
+}
+
+impl Captured {
+    pub fn of(buffer: &gst::BufferRef) -> Self {
+        Captured {
+            data: buffer.map_readable().unwrap().to_vec(),
+            pts: buffer.pts(),
+            dts: buffer.dts(),
+            duration: buffer.duration(),
+            delta: buffer.flags().contains(gst::BufferFlags::DELTA_UNIT),
+            header: buffer.flags().contains(gst::BufferFlags::HEADER),
+        }
+    }
+}
+
+/// What a sink pad received: buffers, the caps it last had, and the events seen.
+#[derive(Default, Debug)]
+pub struct Capture {
+    pub buffers: Vec<Captured>,
+    pub caps: Option<String>,
+    pub discont: Vec<bool>,
+    pub tags: Vec<gst::TagList>,
+    /// Serialized and flush events in arrival order, for seek checks.
+    pub events: Vec<gst::Event>,
+}
+
+pub type Shared = Arc<Mutex<Capture>>;
+
+/// Records everything reaching the sink pad of `name` (any sink element in `pipeline`),
+/// including the preroll buffer, through a pad probe.
+pub fn capture(pipeline: &gst::Pipeline, name: &str) -> Shared {
+    let sink = pipeline.by_name(name).unwrap_or_else(|| panic!("no element {name}"));
+    if sink.has_property("sync") {
+        sink.set_property("sync", false);
+    }
+    if let Some(app) = sink.downcast_ref::<gst_app::AppSink>() {
+        // The probe records; samples are pulled and dropped so that EOS is not held back.
+        app.set_callbacks(
+            gst_app::AppSinkCallbacks::builder()
+                .new_sample(|sink| sink.pull_sample().map(|_| gst::FlowSuccess::Ok).map_err(|_| gst::FlowError::Eos))
+                .build(),
+        );
+    }
+    let shared: Shared = Arc::default();
+    let s = shared.clone();
+    let probe = gst::PadProbeType::BUFFER | gst::PadProbeType::EVENT_DOWNSTREAM | gst::PadProbeType::EVENT_FLUSH;
+    sink.static_pad("sink").unwrap().add_probe(probe, move |_, info| {
+        let mut c = s.lock().unwrap();
+        match &info.data {
+            Some(gst::PadProbeData::Buffer(b)) => {
+                c.discont.push(b.flags().contains(gst::BufferFlags::DISCONT));
+                c.buffers.push(Captured::of(b));
+            }
+            Some(gst::PadProbeData::Event(ev)) => {
+                match ev.view() {
+                    gst::EventView::Tag(t) => c.tags.push(t.tag_owned()),
+                    gst::EventView::Caps(caps) => c.caps = Some(caps.caps().to_string()),
+                    _ => {}
+                }
+                c.events.push(ev.clone());
+            }
+            _ => {}
+        }
+        gst::PadProbeReturn::Ok
+    });
+    shared
+}
+
+/// Runs to EOS; panics with the error on an error message or after `secs`.
+pub fn run(pipeline: &gst::Pipeline, secs: u64) -> Vec<gst::Message> {
+    pipeline.set_state(gst::State::Playing).expect("pipeline plays");
+    let bus = pipeline.bus().unwrap();
+    let mut seen = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let Some(msg) = bus.timed_pop(gst::ClockTime::from_nseconds(left.as_nanos() as u64)) else {
+            pipeline.set_state(gst::State::Null).unwrap();
+            panic!("pipeline did not finish in {secs} s");
+        };
+        match msg.view() {
+            gst::MessageView::Eos(_) => break,
+            gst::MessageView::Error(e) => {
+                pipeline.set_state(gst::State::Null).unwrap();
+                panic!("error from {:?}: {} ({:?})", e.src().map(|s| s.path_string()), e.error(), e.debug());
+            }
+            _ => seen.push(msg),
+        }
+    }
+    pipeline.set_state(gst::State::Null).unwrap();
+    seen
+}
+
+/// Runs until an error message and returns it (panics on EOS or timeout).
+pub fn run_to_error(pipeline: &gst::Pipeline, secs: u64) -> (String, Option<String>) {
+    pipeline.set_state(gst::State::Playing).ok();
+    let bus = pipeline.bus().unwrap();
+    let msg = bus
+        .timed_pop_filtered(gst::ClockTime::from_seconds(secs), &[gst::MessageType::Error, gst::MessageType::Eos])
+        .expect("an error or EOS in time");
+    pipeline.set_state(gst::State::Null).unwrap();
+    match msg.view() {
+        gst::MessageView::Error(e) => (e.error().to_string(), e.debug().map(|d| d.to_string())),
+        _ => panic!("expected an error, got EOS"),
+    }
+}
+
+pub fn pipeline(desc: &str) -> gst::Pipeline {
+    init();
+    gst::parse::launch(desc).unwrap_or_else(|e| panic!("{desc}: {e}")).downcast().expect("a pipeline")
+}
+
+pub fn tmp(name: &str) -> (tempfile::TempDir, String) {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join(name).display().to_string();
+    (d, p)
+}

@@ -1,0 +1,240 @@
+//! h4mkmux and h4mkdemux with real encoders, decoders and players.
+
+mod gstcommon;
+
+use gst::prelude::*;
+use gstcommon::*;
+
+/// Pushes `n` data blocks (varied sizes, one empty, every third a delta unit) into an appsrc.
+fn feed_data(pipeline: &gst::Pipeline, n: u64) -> Vec<Captured> {
+    let src = pipeline.by_name("data").unwrap().downcast::<gst_app::AppSrc>().unwrap();
+    src.set_caps(Some(&gst::Caps::builder("application/x-h4-test").field("version", 1).build()));
+    src.set_format(gst::Format::Time);
+    let mut sent = Vec::new();
+    for i in 0..n {
+        let data: Vec<u8> = (0..(i * 37 % 300)).map(|j| (i * 7 + j) as u8).collect();
+        let mut b = gst::Buffer::from_slice(data.clone());
+        {
+            let b = b.get_mut().unwrap();
+            b.set_pts(gst::ClockTime::from_mseconds(i * 100));
+            b.set_dts(gst::ClockTime::from_mseconds(i * 100));
+            b.set_duration(gst::ClockTime::from_mseconds(100));
+            if i % 3 != 0 {
+                b.set_flags(gst::BufferFlags::DELTA_UNIT);
+            }
+        }
+        sent.push(Captured::of(&b));
+        src.push_buffer(b).unwrap();
+    }
+    src.end_of_stream().unwrap();
+    sent
+}
+
+fn round_trip(video: &str, audio: &str) {
+    let (_d, path) = tmp("rt.h4mk");
+    let mux = pipeline(&format!(
+        "videotestsrc num-buffers=75 ! video/x-raw,width=160,height=120,framerate=25/1 \
+           ! x264enc key-int-max=25 bframes=2 speed-preset=ultrafast ! h264parse ! {video} ! tee name=tv \
+         tv. ! queue ! appsink name=vin   tv. ! queue ! mux.video_0 \
+         audiotestsrc num-buffers=80 ! {audio} ! tee name=ta \
+         ta. ! queue ! appsink name=ain   ta. ! queue ! mux.audio_0 \
+         appsrc name=data ! tee name=td \
+         td. ! queue ! appsink name=din   td. ! queue ! mux.data_0 \
+         h4mkmux name=mux ! filesink location={path}"
+    ));
+    let (vin, ain, din) = (capture(&mux, "vin"), capture(&mux, "ain"), capture(&mux, "din"));
+    let sent = feed_data(&mux, 20);
+    run(&mux, 60);
+
+    let demux = pipeline(&format!(
+        "filesrc location={path} ! h4mkdemux name=d \
+         d.video_0 ! queue ! appsink name=vout   d.audio_0 ! queue ! appsink name=aout \
+         d.data_0 ! queue ! appsink name=dout"
+    ));
+    let (vout, aout, dout) = (capture(&demux, "vout"), capture(&demux, "aout"), capture(&demux, "dout"));
+    run(&demux, 60);
+
+    for (what, a, b) in [("video", &vin, &vout), ("audio", &ain, &aout), ("data", &din, &dout)] {
+        let (a, b) = (a.lock().unwrap(), b.lock().unwrap());
+        assert!(!a.buffers.is_empty(), "{what}: nothing went in");
+        assert_eq!(a.buffers.len(), b.buffers.len(), "{what}: buffer count");
+        for (i, (x, y)) in a.buffers.iter().zip(&b.buffers).enumerate() {
+            assert_eq!(x, y, "{what} buffer {i}");
+        }
+        assert_eq!(a.caps, b.caps, "{what}: caps");
+        assert_eq!(b.discont.first(), Some(&true), "{what}: first buffer is DISCONT");
+        assert!(b.discont[1..].iter().all(|d| !d), "{what}: DISCONT only at the start");
+    }
+    assert_eq!(din.lock().unwrap().buffers, sent);
+    // B-frames: some DTS differ from PTS, and they came back as they went in.
+    assert!(vin.lock().unwrap().buffers.iter().any(|b| b.dts != b.pts));
+    assert!(vin.lock().unwrap().buffers.iter().filter(|b| !b.delta).count() >= 3);
+    let report = gsth4::format::verify::verify(std::fs::File::open(&path).unwrap(), |_| {}).unwrap();
+    assert!(report.is_ok(), "{:?}", report.findings);
+}
+
+#[test]
+fn avc_opus_and_data_round_trip_losslessly() {
+    round_trip("video/x-h264,stream-format=avc,alignment=au", "opusenc");
+}
+
+#[test]
+fn byte_stream_h264_and_raw_audio_round_trip_losslessly() {
+    round_trip(
+        "video/x-h264,stream-format=byte-stream,alignment=au",
+        "audio/x-raw,format=S16LE,rate=48000,channels=2",
+    );
+}
+
+/// Frame checksums of a file decoded by decodebin.
+fn decoded_frames(path: &str) -> Vec<Vec<u8>> {
+    let p = pipeline(&format!(
+        "filesrc location={path} ! decodebin ! videoconvert ! video/x-raw,format=I420 ! appsink name=out"
+    ));
+    let out = capture(&p, "out");
+    run(&p, 60);
+    let frames = out.lock().unwrap().buffers.iter().map(|b| b.data.clone()).collect();
+    frames
+}
+
+#[test]
+fn decodebin_decodes_the_same_frames_as_from_matroska() {
+    let (d, mkv) = tmp("a.mkv");
+    let h4 = d.path().join("a.h4mk").display().to_string();
+    let enc = pipeline(&format!(
+        "videotestsrc num-buffers=50 pattern=ball ! video/x-raw,width=160,height=120,framerate=25/1 \
+           ! x264enc key-int-max=10 bframes=1 speed-preset=ultrafast ! h264parse ! tee name=t \
+         t. ! queue ! matroskamux ! filesink location={mkv} \
+         t. ! queue ! h4mkmux ! filesink location={h4}"
+    ));
+    run(&enc, 60);
+    let (a, b) = (decoded_frames(&mkv), decoded_frames(&h4));
+    assert_eq!(a.len(), 50);
+    assert!(a == b, "decoded frames differ");
+}
+
+fn plugin_dir() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().and_then(|deps| deps.parent()).unwrap().to_path_buf()
+}
+
+fn av_file(dir: &tempfile::TempDir) -> String {
+    let path = dir.path().join("av.h4mk").display().to_string();
+    let p = pipeline(&format!(
+        "videotestsrc num-buffers=100 ! video/x-raw,width=160,height=120,framerate=25/1 \
+           ! x264enc key-int-max=25 speed-preset=ultrafast ! h264parse ! queue ! m.video_0 \
+         audiotestsrc num-buffers=188 ! audio/x-raw,rate=48000 ! opusenc ! queue ! m.audio_0 \
+         h4mkmux name=m ! filesink location={path}"
+    ));
+    run(&p, 60);
+    path
+}
+
+#[test]
+fn discoverer_reports_duration_and_streams() {
+    let d = tempfile::tempdir().unwrap();
+    let path = av_file(&d);
+    let out = std::process::Command::new("gst-discoverer-1.0")
+        .arg(&path)
+        .env("GST_PLUGIN_PATH", plugin_dir())
+        .env("GST_REGISTRY", plugin_dir().join("test-registry.bin"))
+        .output()
+        .expect("gst-discoverer-1.0 runs (gstreamer1.0-plugins-base-apps)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Duration: 0:00:04.0"), "{text}");
+    assert!(text.contains("container #0: video/x-h4mk"), "{text}");
+    assert!(text.contains("video #1: H.264"), "{text}");
+    assert!(text.contains("audio #2: Opus"), "{text}");
+    assert!(text.contains("Seekable: yes"), "{text}");
+}
+
+#[test]
+fn playbin_plays_to_eos() {
+    let d = tempfile::tempdir().unwrap();
+    let path = av_file(&d);
+    let p = pipeline(&format!(
+        "playbin uri=file://{path} video-sink=\"fakesink name=vs sync=false\" audio-sink=\"fakesink sync=false\""
+    ));
+    run(&p, 60);
+}
+
+#[test]
+fn muxing_to_a_pipe_gives_a_file_that_plays_and_seeks() {
+    init();
+    let (d, path) = tmp("piped.h4mk");
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "gst-launch-1.0 -q videotestsrc num-buffers=60 ! video/x-raw,width=160,height=120,framerate=25/1 \
+               ! x264enc key-int-max=10 speed-preset=ultrafast ! h264parse ! h4mkmux ! fdsink fd=1 | cat > {path}"
+        ))
+        .env("GST_PLUGIN_PATH", plugin_dir())
+        .env("GST_REGISTRY", plugin_dir().join("test-registry.bin"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let report = gsth4::format::verify::verify(std::fs::File::open(&path).unwrap(), |_| {}).unwrap();
+    assert!(report.is_ok(), "{:?}", report.findings);
+    assert_eq!(report.blocks, 60);
+    // Plays, and a seek lands on the keyframe at 1.2 s.
+    let p = pipeline(&format!("filesrc location={path} ! h4mkdemux ! appsink name=out"));
+    let out = capture(&p, "out");
+    p.set_state(gst::State::Paused).unwrap();
+    p.state(gst::ClockTime::from_seconds(10)).0.unwrap();
+    out.lock().unwrap().buffers.clear();
+    p.seek_simple(gst::SeekFlags::FLUSH | gst::SeekFlags::KEY_UNIT, gst::ClockTime::from_mseconds(1300)).unwrap();
+    p.state(gst::ClockTime::from_seconds(10)).0.unwrap();
+    let first = out.lock().unwrap().buffers.first().cloned().expect("a buffer after the seek");
+    assert!(!first.delta);
+    assert_eq!(first.pts.map(|t| t.nseconds() % 3_600_000_000_000), Some(1_200_000_000));
+    p.set_state(gst::State::Null).unwrap();
+    drop(d);
+}
+
+#[test]
+fn muxing_the_same_input_twice_gives_identical_files() {
+    let (d, mkv) = tmp("src.mkv");
+    let enc = pipeline(&format!(
+        "videotestsrc num-buffers=40 ! video/x-raw,width=160,height=120,framerate=25/1 \
+           ! x264enc key-int-max=10 speed-preset=ultrafast ! h264parse ! queue ! m. \
+         audiotestsrc num-buffers=40 ! opusenc ! queue ! m. matroskamux name=m ! filesink location={mkv}"
+    ));
+    run(&enc, 60);
+    let mut files = Vec::new();
+    for i in 0..2 {
+        let out = d.path().join(format!("{i}.h4mk")).display().to_string();
+        let p = pipeline(&format!(
+            "filesrc location={mkv} ! matroskademux name=dm \
+             dm.video_0 ! queue ! h264parse ! queue ! m.video_0 \
+             dm.audio_0 ! queue ! m.audio_0 h4mkmux name=m ! filesink location={out}"
+        ));
+        run(&p, 60);
+        files.push(std::fs::read(&out).unwrap());
+    }
+    assert!(files[0].len() > 10_000);
+    assert!(files[0] == files[1], "two runs gave different bytes");
+}
+
+#[test]
+fn tags_come_back_out_of_the_demuxer() {
+    let (_d, path) = tmp("tags.h4mk");
+    let p = pipeline(&format!(
+        "audiotestsrc num-buffers=20 ! opusenc ! taginject name=ti ! m.audio_0 \
+         h4mkmux name=m ! filesink location={path}"
+    ));
+    p.by_name("ti").unwrap().set_property("tags", "title=\"Ø-test\",artist=gst-h4");
+    // Global tags set by the application through GstTagSetter.
+    let mux = p.by_name("m").unwrap();
+    mux.dynamic_cast_ref::<gst::TagSetter>().unwrap().add_tag::<gst::tags::Album>(&"Harmony", gst::TagMergeMode::Replace);
+    run(&p, 30);
+    let p = pipeline(&format!("filesrc location={path} ! h4mkdemux ! appsink name=out"));
+    let out = capture(&p, "out");
+    run(&p, 30);
+    let tags = &out.lock().unwrap().tags;
+    let find = |f: &dyn Fn(&gst::TagList) -> Option<String>| tags.iter().find_map(|t| f(t));
+    assert_eq!(find(&|t| t.get::<gst::tags::Title>().map(|v| v.get().to_string())).as_deref(), Some("Ø-test"));
+    assert_eq!(find(&|t| t.get::<gst::tags::Artist>().map(|v| v.get().to_string())).as_deref(), Some("gst-h4"));
+    let album = tags.iter().find(|t| t.get::<gst::tags::Album>().is_some()).expect("global tags");
+    assert_eq!(album.get::<gst::tags::Album>().unwrap().get(), "Harmony");
+    assert_eq!(album.scope(), gst::TagScope::Global);
+}
