@@ -7,8 +7,16 @@ use gstcommon::*;
 
 /// Pushes `n` data blocks (varied sizes, one empty, every third a delta unit) into an appsrc.
 fn feed_data(pipeline: &gst::Pipeline, n: u64) -> Vec<Captured> {
-    let src = pipeline.by_name("data").unwrap().downcast::<gst_app::AppSrc>().unwrap();
-    src.set_caps(Some(&gst::Caps::builder("application/x-h4-test").field("version", 1).build()));
+    let src = pipeline
+        .by_name("data")
+        .unwrap()
+        .downcast::<gst_app::AppSrc>()
+        .unwrap();
+    src.set_caps(Some(
+        &gst::Caps::builder("application/x-h4-test")
+            .field("version", 1)
+            .build(),
+    ));
     src.set_format(gst::Format::Time);
     let mut sent = Vec::new();
     for i in 0..n {
@@ -42,7 +50,11 @@ fn round_trip(video: &str, audio: &str) {
          td. ! queue ! appsink name=din   td. ! queue ! mux.data_0 \
          h4mkmux name=mux ! filesink location={path}"
     ));
-    let (vin, ain, din) = (capture(&mux, "vin"), capture(&mux, "ain"), capture(&mux, "din"));
+    let (vin, ain, din) = (
+        capture(&mux, "vin"),
+        capture(&mux, "ain"),
+        capture(&mux, "din"),
+    );
     let sent = feed_data(&mux, 20);
     run(&mux, 60);
 
@@ -51,10 +63,18 @@ fn round_trip(video: &str, audio: &str) {
          d.video_0 ! queue ! appsink name=vout   d.audio_0 ! queue ! appsink name=aout \
          d.data_0 ! queue ! appsink name=dout"
     ));
-    let (vout, aout, dout) = (capture(&demux, "vout"), capture(&demux, "aout"), capture(&demux, "dout"));
+    let (vout, aout, dout) = (
+        capture(&demux, "vout"),
+        capture(&demux, "aout"),
+        capture(&demux, "dout"),
+    );
     run(&demux, 60);
 
-    for (what, a, b) in [("video", &vin, &vout), ("audio", &ain, &aout), ("data", &din, &dout)] {
+    for (what, a, b) in [
+        ("video", &vin, &vout),
+        ("audio", &ain, &aout),
+        ("data", &din, &dout),
+    ] {
         let (a, b) = (a.lock().unwrap(), b.lock().unwrap());
         assert!(!a.buffers.is_empty(), "{what}: nothing went in");
         assert_eq!(a.buffers.len(), b.buffers.len(), "{what}: buffer count");
@@ -62,14 +82,30 @@ fn round_trip(video: &str, audio: &str) {
             assert_eq!(x, y, "{what} buffer {i}");
         }
         assert_eq!(a.caps, b.caps, "{what}: caps");
-        assert_eq!(b.discont.first(), Some(&true), "{what}: first buffer is DISCONT");
-        assert!(b.discont[1..].iter().all(|d| !d), "{what}: DISCONT only at the start");
+        assert_eq!(
+            b.discont.first(),
+            Some(&true),
+            "{what}: first buffer is DISCONT"
+        );
+        assert!(
+            b.discont[1..].iter().all(|d| !d),
+            "{what}: DISCONT only at the start"
+        );
     }
     assert_eq!(din.lock().unwrap().buffers, sent);
     // B-frames: some DTS differ from PTS, and they came back as they went in.
     assert!(vin.lock().unwrap().buffers.iter().any(|b| b.dts != b.pts));
-    assert!(vin.lock().unwrap().buffers.iter().filter(|b| !b.delta).count() >= 3);
-    let report = gsth4::format::verify::verify(std::fs::File::open(&path).unwrap(), |_| {}).unwrap();
+    assert!(
+        vin.lock()
+            .unwrap()
+            .buffers
+            .iter()
+            .filter(|b| !b.delta)
+            .count()
+            >= 3
+    );
+    let report =
+        gsth4::format::verify::verify(std::fs::File::open(&path).unwrap(), |_| {}).unwrap();
     assert!(report.is_ok(), "{:?}", report.findings);
 }
 
@@ -93,7 +129,13 @@ fn decoded_frames(path: &str) -> Vec<Vec<u8>> {
     ));
     let out = capture(&p, "out");
     run(&p, 60);
-    let frames = out.lock().unwrap().buffers.iter().map(|b| b.data.clone()).collect();
+    let frames = out
+        .lock()
+        .unwrap()
+        .buffers
+        .iter()
+        .map(|b| b.data.clone())
+        .collect();
     frames
 }
 
@@ -115,7 +157,10 @@ fn decodebin_decodes_the_same_frames_as_from_matroska() {
 
 fn plugin_dir() -> std::path::PathBuf {
     let exe = std::env::current_exe().unwrap();
-    exe.parent().and_then(|deps| deps.parent()).unwrap().to_path_buf()
+    exe.parent()
+        .and_then(|deps| deps.parent())
+        .unwrap()
+        .to_path_buf()
 }
 
 fn av_file(dir: &tempfile::TempDir) -> String {
@@ -173,20 +218,36 @@ fn muxing_to_a_pipe_gives_a_file_that_plays_and_seeks() {
         .status()
         .unwrap();
     assert!(status.success());
-    let report = gsth4::format::verify::verify(std::fs::File::open(&path).unwrap(), |_| {}).unwrap();
+    let report =
+        gsth4::format::verify::verify(std::fs::File::open(&path).unwrap(), |_| {}).unwrap();
     assert!(report.is_ok(), "{:?}", report.findings);
     assert_eq!(report.blocks, 60);
     // Plays, and a seek lands on the keyframe at 1.2 s.
-    let p = pipeline(&format!("filesrc location={path} ! h4mkdemux ! appsink name=out"));
+    let p = pipeline(&format!(
+        "filesrc location={path} ! h4mkdemux ! appsink name=out"
+    ));
     let out = capture(&p, "out");
     p.set_state(gst::State::Paused).unwrap();
     p.state(gst::ClockTime::from_seconds(10)).0.unwrap();
     out.lock().unwrap().buffers.clear();
-    p.seek_simple(gst::SeekFlags::FLUSH | gst::SeekFlags::KEY_UNIT, gst::ClockTime::from_mseconds(1300)).unwrap();
+    p.seek_simple(
+        gst::SeekFlags::FLUSH | gst::SeekFlags::KEY_UNIT,
+        gst::ClockTime::from_mseconds(1300),
+    )
+    .unwrap();
     p.state(gst::ClockTime::from_seconds(10)).0.unwrap();
-    let first = out.lock().unwrap().buffers.first().cloned().expect("a buffer after the seek");
+    let first = out
+        .lock()
+        .unwrap()
+        .buffers
+        .first()
+        .cloned()
+        .expect("a buffer after the seek");
     assert!(!first.delta);
-    assert_eq!(first.pts.map(|t| t.nseconds() % 3_600_000_000_000), Some(1_200_000_000));
+    assert_eq!(
+        first.pts.map(|t| t.nseconds() % 3_600_000_000_000),
+        Some(1_200_000_000)
+    );
     p.set_state(gst::State::Null).unwrap();
     drop(d);
 }
@@ -222,19 +283,34 @@ fn tags_come_back_out_of_the_demuxer() {
         "audiotestsrc num-buffers=20 ! opusenc ! taginject name=ti ! m.audio_0 \
          h4mkmux name=m ! filesink location={path}"
     ));
-    p.by_name("ti").unwrap().set_property("tags", "title=\"Ø-test\",artist=gst-h4");
+    p.by_name("ti")
+        .unwrap()
+        .set_property("tags", "title=\"Ø-test\",artist=gst-h4");
     // Global tags set by the application through GstTagSetter.
     let mux = p.by_name("m").unwrap();
-    mux.dynamic_cast_ref::<gst::TagSetter>().unwrap().add_tag::<gst::tags::Album>(&"Harmony", gst::TagMergeMode::Replace);
+    mux.dynamic_cast_ref::<gst::TagSetter>()
+        .unwrap()
+        .add_tag::<gst::tags::Album>(&"Harmony", gst::TagMergeMode::Replace);
     run(&p, 30);
-    let p = pipeline(&format!("filesrc location={path} ! h4mkdemux ! appsink name=out"));
+    let p = pipeline(&format!(
+        "filesrc location={path} ! h4mkdemux ! appsink name=out"
+    ));
     let out = capture(&p, "out");
     run(&p, 30);
     let tags = &out.lock().unwrap().tags;
     let find = |f: &dyn Fn(&gst::TagList) -> Option<String>| tags.iter().find_map(|t| f(t));
-    assert_eq!(find(&|t| t.get::<gst::tags::Title>().map(|v| v.get().to_string())).as_deref(), Some("Ø-test"));
-    assert_eq!(find(&|t| t.get::<gst::tags::Artist>().map(|v| v.get().to_string())).as_deref(), Some("gst-h4"));
-    let album = tags.iter().find(|t| t.get::<gst::tags::Album>().is_some()).expect("global tags");
+    assert_eq!(
+        find(&|t| t.get::<gst::tags::Title>().map(|v| v.get().to_string())).as_deref(),
+        Some("Ø-test")
+    );
+    assert_eq!(
+        find(&|t| t.get::<gst::tags::Artist>().map(|v| v.get().to_string())).as_deref(),
+        Some("gst-h4")
+    );
+    let album = tags
+        .iter()
+        .find(|t| t.get::<gst::tags::Album>().is_some())
+        .expect("global tags");
     assert_eq!(album.get::<gst::tags::Album>().unwrap().get(), "Harmony");
     assert_eq!(album.scope(), gst::TagScope::Global);
 }

@@ -44,6 +44,8 @@ struct Stream {
     track: Track,
     discont: bool,
     past_stop: bool,
+    /// After a seek, delta blocks are dropped until the stream's first keyframe.
+    need_keyframe: bool,
 }
 
 /// The keyframe index: in the file (pull mode, read on demand) or fetched into memory (push).
@@ -109,6 +111,9 @@ struct State {
     group_id: gst::GroupId,
     eos_sent: bool,
     fetch: Option<Fetch>,
+    /// Downstream was sent FLUSH_START and not yet FLUSH_STOP: a push-mode seek that needs
+    /// several upstream seeks shows downstream one flush.
+    downstream_flushing: bool,
 }
 
 impl Default for State {
@@ -131,6 +136,7 @@ impl Default for State {
             group_id: gst::GroupId::next(),
             eos_sent: false,
             fetch: None,
+            downstream_flushing: false,
         }
     }
 }
@@ -246,6 +252,7 @@ impl H4mkDemux {
                 track: t.clone(),
                 discont: true,
                 past_stop: false,
+                need_keyframe: false,
             });
         }
         out.push(Out::NoMorePads);
@@ -365,6 +372,12 @@ impl H4mkDemux {
                         }
                         return Ok(());
                     }
+                }
+                if s.need_keyframe {
+                    if !header.flags.is_keyframe() {
+                        return Ok(());
+                    }
+                    s.need_keyframe = false;
                 }
                 let mut buffer = gst::Buffer::from_slice(data.to_vec());
                 {
@@ -677,7 +690,7 @@ impl H4mkDemux {
         }
         // Every other audio/video track must be able to start decoding too.
         let mut offset = hit.entry.offset;
-        let read_from = keyframe.min(target);
+        let read_from = keyframe;
         for t in meta.tracks.iter().filter(|t| {
             t.id != reference.id && matches!(t.kind, TrackKind::Video | TrackKind::Audio)
         }) {
@@ -712,6 +725,7 @@ impl H4mkDemux {
         for s in &mut state.streams {
             s.discont = true;
             s.past_stop = false;
+            s.need_keyframe = true;
         }
     }
 
@@ -935,6 +949,11 @@ impl H4mkDemux {
             EventView::Caps(_) => true,
             EventView::FlushStop(_) => {
                 let mut state = self.lock();
+                if state.fetch.is_some() {
+                    // An index fetch: downstream stays flushing until the seek lands.
+                    return true;
+                }
+                state.downstream_flushing = false;
                 let offset = state.scanner.position();
                 state.scanner = Scanner::at(offset, 0);
                 state.need_segment = true;
@@ -945,7 +964,10 @@ impl H4mkDemux {
                 true
             }
             EventView::FlushStart(_) => {
-                self.flush_downstream(|| event.clone());
+                let already = std::mem::replace(&mut self.lock().downstream_flushing, true);
+                if !already {
+                    self.flush_downstream(|| event.clone());
+                }
                 true
             }
             EventView::Eos(_) => {

@@ -54,7 +54,9 @@ pub type Shared = Arc<Mutex<Capture>>;
 /// Records everything reaching the sink pad of `name` (any sink element in `pipeline`),
 /// including the preroll buffer, through a pad probe.
 pub fn capture(pipeline: &gst::Pipeline, name: &str) -> Shared {
-    let sink = pipeline.by_name(name).unwrap_or_else(|| panic!("no element {name}"));
+    let sink = pipeline
+        .by_name(name)
+        .unwrap_or_else(|| panic!("no element {name}"));
     if sink.has_property("sync") {
         sink.set_property("sync", false);
     }
@@ -62,38 +64,49 @@ pub fn capture(pipeline: &gst::Pipeline, name: &str) -> Shared {
         // The probe records; samples are pulled and dropped so that EOS is not held back.
         app.set_callbacks(
             gst_app::AppSinkCallbacks::builder()
-                .new_sample(|sink| sink.pull_sample().map(|_| gst::FlowSuccess::Ok).map_err(|_| gst::FlowError::Eos))
+                .new_sample(|sink| {
+                    sink.pull_sample()
+                        .map(|_| gst::FlowSuccess::Ok)
+                        .map_err(|_| gst::FlowError::Eos)
+                })
                 .build(),
         );
     }
     let shared: Shared = Arc::default();
     let s = shared.clone();
-    let probe = gst::PadProbeType::BUFFER | gst::PadProbeType::EVENT_DOWNSTREAM | gst::PadProbeType::EVENT_FLUSH;
-    sink.static_pad("sink").unwrap().add_probe(probe, move |_, info| {
-        let mut c = s.lock().unwrap();
-        match &info.data {
-            Some(gst::PadProbeData::Buffer(b)) => {
-                c.discont.push(b.flags().contains(gst::BufferFlags::DISCONT));
-                c.buffers.push(Captured::of(b));
-            }
-            Some(gst::PadProbeData::Event(ev)) => {
-                match ev.view() {
-                    gst::EventView::Tag(t) => c.tags.push(t.tag_owned()),
-                    gst::EventView::Caps(caps) => c.caps = Some(caps.caps().to_string()),
-                    _ => {}
+    let probe = gst::PadProbeType::BUFFER
+        | gst::PadProbeType::EVENT_DOWNSTREAM
+        | gst::PadProbeType::EVENT_FLUSH;
+    sink.static_pad("sink")
+        .unwrap()
+        .add_probe(probe, move |_, info| {
+            let mut c = s.lock().unwrap();
+            match &info.data {
+                Some(gst::PadProbeData::Buffer(b)) => {
+                    c.discont
+                        .push(b.flags().contains(gst::BufferFlags::DISCONT));
+                    c.buffers.push(Captured::of(b));
                 }
-                c.events.push(ev.clone());
+                Some(gst::PadProbeData::Event(ev)) => {
+                    match ev.view() {
+                        gst::EventView::Tag(t) => c.tags.push(t.tag_owned()),
+                        gst::EventView::Caps(caps) => c.caps = Some(caps.caps().to_string()),
+                        _ => {}
+                    }
+                    c.events.push(ev.clone());
+                }
+                _ => {}
             }
-            _ => {}
-        }
-        gst::PadProbeReturn::Ok
-    });
+            gst::PadProbeReturn::Ok
+        });
     shared
 }
 
 /// Runs to EOS; panics with the error on an error message or after `secs`.
 pub fn run(pipeline: &gst::Pipeline, secs: u64) -> Vec<gst::Message> {
-    pipeline.set_state(gst::State::Playing).expect("pipeline plays");
+    pipeline
+        .set_state(gst::State::Playing)
+        .expect("pipeline plays");
     let bus = pipeline.bus().unwrap();
     let mut seen = Vec::new();
     let deadline = std::time::Instant::now() + Duration::from_secs(secs);
@@ -107,7 +120,12 @@ pub fn run(pipeline: &gst::Pipeline, secs: u64) -> Vec<gst::Message> {
             gst::MessageView::Eos(_) => break,
             gst::MessageView::Error(e) => {
                 pipeline.set_state(gst::State::Null).unwrap();
-                panic!("error from {:?}: {} ({:?})", e.src().map(|s| s.path_string()), e.error(), e.debug());
+                panic!(
+                    "error from {:?}: {} ({:?})",
+                    e.src().map(|s| s.path_string()),
+                    e.error(),
+                    e.debug()
+                );
             }
             _ => seen.push(msg),
         }
@@ -121,7 +139,10 @@ pub fn run_to_error(pipeline: &gst::Pipeline, secs: u64) -> (String, Option<Stri
     pipeline.set_state(gst::State::Playing).ok();
     let bus = pipeline.bus().unwrap();
     let msg = bus
-        .timed_pop_filtered(gst::ClockTime::from_seconds(secs), &[gst::MessageType::Error, gst::MessageType::Eos])
+        .timed_pop_filtered(
+            gst::ClockTime::from_seconds(secs),
+            &[gst::MessageType::Error, gst::MessageType::Eos],
+        )
         .expect("an error or EOS in time");
     pipeline.set_state(gst::State::Null).unwrap();
     match msg.view() {
@@ -132,7 +153,10 @@ pub fn run_to_error(pipeline: &gst::Pipeline, secs: u64) -> (String, Option<Stri
 
 pub fn pipeline(desc: &str) -> gst::Pipeline {
     init();
-    gst::parse::launch(desc).unwrap_or_else(|e| panic!("{desc}: {e}")).downcast().expect("a pipeline")
+    gst::parse::launch(desc)
+        .unwrap_or_else(|e| panic!("{desc}: {e}"))
+        .downcast()
+        .expect("a pipeline")
 }
 
 pub fn tmp(name: &str) -> (tempfile::TempDir, String) {
