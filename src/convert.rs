@@ -88,6 +88,10 @@ pub fn tags_to_string(tags: &gst::TagListRef) -> String {
 /// Tags back from META; `None` when the text is not a serialized tag list.
 pub fn tags_from_string(s: &str) -> Option<gst::TagList> {
     use gst::prelude::*;
+    // GStreamer asserts (a GLib critical) on anything else, so check first.
+    if !s.starts_with("taglist") {
+        return None;
+    }
     glib::Value::deserialize(s, gst::TagList::static_type())
         .ok()?
         .get::<gst::TagList>()

@@ -129,14 +129,13 @@ fn decoded_frames(path: &str) -> Vec<Vec<u8>> {
     ));
     let out = capture(&p, "out");
     run(&p, 60);
-    let frames = out
-        .lock()
+
+    out.lock()
         .unwrap()
         .buffers
         .iter()
         .map(|b| b.data.clone())
-        .collect();
-    frames
+        .collect()
 }
 
 #[test]
@@ -298,7 +297,7 @@ fn tags_come_back_out_of_the_demuxer() {
     let out = capture(&p, "out");
     run(&p, 30);
     let tags = &out.lock().unwrap().tags;
-    let find = |f: &dyn Fn(&gst::TagList) -> Option<String>| tags.iter().find_map(|t| f(t));
+    let find = |f: &dyn Fn(&gst::TagList) -> Option<String>| tags.iter().find_map(f);
     assert_eq!(
         find(&|t| t.get::<gst::tags::Title>().map(|v| v.get().to_string())).as_deref(),
         Some("Ø-test")

@@ -50,7 +50,7 @@ struct Stream {
 
 /// The keyframe index: in the file (pull mode, read on demand) or fetched into memory (push).
 enum Index {
-    Pull(Reader<PadSource>),
+    Pull(Box<Reader<PadSource>>),
     Push { table: SeekTable, entries: Vec<u8> },
 }
 
@@ -114,6 +114,9 @@ struct State {
     /// Downstream was sent FLUSH_START and not yet FLUSH_STOP: a push-mode seek that needs
     /// several upstream seeks shows downstream one flush.
     downstream_flushing: bool,
+    /// A push-mode seek sent upstream: applied when its FLUSH_STOP comes back, so that no
+    /// buffer from the old position is taken for the new one.
+    pending_seek: Option<(gst::FormattedSegment<gst::ClockTime>, u64, gst::Seqnum)>,
 }
 
 impl Default for State {
@@ -137,6 +140,7 @@ impl Default for State {
             eos_sent: false,
             fetch: None,
             downstream_flushing: false,
+            pending_seek: None,
         }
     }
 }
@@ -235,10 +239,10 @@ impl H4mkDemux {
                     .build(),
             ));
             out.push(Out::Event(pad.clone(), gst::event::Caps::new(&caps)));
-            if let Some(tags) = t.tags.as_deref().and_then(|s| tags_from_string(s)) {
+            if let Some(tags) = t.tags.as_deref().and_then(tags_from_string) {
                 out.push(Out::Event(pad.clone(), gst::event::Tag::new(tags)));
             }
-            if let Some(tags) = meta.tags.as_deref().and_then(|s| tags_from_string(s)) {
+            if let Some(tags) = meta.tags.as_deref().and_then(tags_from_string) {
                 let mut tags = tags;
                 tags.get_mut()
                     .expect("new tag list")
@@ -322,16 +326,15 @@ impl H4mkDemux {
                         let Some(s) = state.streams.iter_mut().find(|s| s.track.id == t.id) else {
                             continue;
                         };
-                        if s.track.caps != t.caps {
-                            if let Ok(caps) = gst::Caps::from_str(&t.caps) {
-                                out.push(Out::Event(s.pad.clone(), gst::event::Caps::new(&caps)));
-                            }
+                        if s.track.caps != t.caps
+                            && let Ok(caps) = gst::Caps::from_str(&t.caps)
+                        {
+                            out.push(Out::Event(s.pad.clone(), gst::event::Caps::new(&caps)));
                         }
-                        if s.track.tags != t.tags {
-                            if let Some(tags) = t.tags.as_deref().and_then(|x| tags_from_string(x))
-                            {
-                                out.push(Out::Event(s.pad.clone(), gst::event::Tag::new(tags)));
-                            }
+                        if s.track.tags != t.tags
+                            && let Some(tags) = t.tags.as_deref().and_then(tags_from_string)
+                        {
+                            out.push(Out::Event(s.pad.clone(), gst::event::Tag::new(tags)));
                         }
                         s.track = t.clone();
                     }
@@ -364,14 +367,14 @@ impl H4mkDemux {
                     return Ok(());
                 };
                 let stream_time = header.time().map(|t| s.track.stream_time(t));
-                if let (Some(st), Some(stop)) = (stream_time, stop) {
-                    if st >= stop.nseconds() {
-                        s.past_stop = true;
-                        if state.streams.iter().all(|s| s.past_stop) {
-                            return Err(gst::FlowError::Eos);
-                        }
-                        return Ok(());
+                if let (Some(st), Some(stop)) = (stream_time, stop)
+                    && st >= stop.nseconds()
+                {
+                    s.past_stop = true;
+                    if state.streams.iter().all(|s| s.past_stop) {
+                        return Err(gst::FlowError::Eos);
                     }
+                    return Ok(());
                 }
                 if s.need_keyframe {
                     if !header.flags.is_keyframe() {
@@ -480,9 +483,7 @@ impl H4mkDemux {
                 Out::Buffer(pad, buffer) => {
                     let res = pad.push(buffer);
                     flow = self.lock().combiner.update_pad_flow(&pad, res);
-                    if flow.is_err() {
-                        return flow;
-                    }
+                    flow?;
                 }
             }
         }
@@ -509,7 +510,7 @@ impl H4mkDemux {
             gst::element_imp_error!(
                 self,
                 gst::StreamError::Demux,
-                ["the file ended before any track was declared"]
+                ("the file ended before any track was declared")
             );
             return;
         }
@@ -525,7 +526,7 @@ impl H4mkDemux {
             gst::element_imp_error!(
                 self,
                 gst::StreamError::Demux,
-                ["upstream does not report its size in bytes"]
+                ("upstream does not report its size in bytes")
             );
             return Err(gst::FlowError::Error);
         };
@@ -538,7 +539,7 @@ impl H4mkDemux {
                 gst::element_imp_error!(
                     self,
                     gst::StreamError::Demux,
-                    ["not a readable H4MK file: {}", e]
+                    ("not a readable H4MK file: {}", e)
                 );
                 return Err(gst::FlowError::Error);
             }
@@ -552,13 +553,12 @@ impl H4mkDemux {
             );
         }
         let body = reader.body_offset();
-        let mut index = Index::Pull(reader);
-        if let Index::Pull(r) = &index {
-            if r.is_finished() {
-                if let Ok(table) = index.table() {
-                    state.duration = Self::duration_of(&meta, table);
-                }
-            }
+        let mut index = Index::Pull(Box::new(reader));
+        if let Index::Pull(r) = &index
+            && r.is_finished()
+            && let Ok(table) = index.table()
+        {
+            state.duration = Self::duration_of(&meta, table);
         }
         self.add_streams(state, &meta, out);
         state.meta = Some(meta);
@@ -610,7 +610,7 @@ impl H4mkDemux {
                     gst::element_imp_error!(
                         self,
                         gst::StreamError::Failed,
-                        ["streaming stopped: {:?}", e]
+                        ("streaming stopped: {:?}", e)
                     );
                     self.push_eos();
                 }
@@ -863,11 +863,11 @@ impl H4mkDemux {
             gst::debug!(CAT, imp = self, "seek before the header was read");
             return false;
         }
-        if self.lock().index.is_none() {
-            if let Err(e) = self.fetch_index(seqnum) {
-                gst::warning!(CAT, imp = self, "cannot seek: {e}");
-                return false;
-            }
+        if self.lock().index.is_none()
+            && let Err(e) = self.fetch_index(seqnum)
+        {
+            gst::warning!(CAT, imp = self, "cannot seek: {e}");
+            return false;
         }
         let plan = {
             let mut state = self.lock();
@@ -880,7 +880,7 @@ impl H4mkDemux {
                 return false;
             }
         };
-        self.apply_seek(&mut self.lock(), segment, offset, seqnum);
+        self.lock().pending_seek = Some((segment, offset, seqnum));
         let bytes_seek = gst::event::Seek::builder(
             1.0,
             gst::SeekFlags::FLUSH | gst::SeekFlags::ACCURATE,
@@ -891,7 +891,11 @@ impl H4mkDemux {
         )
         .seqnum(seqnum)
         .build();
-        self.sinkpad.push_event(bytes_seek)
+        let sent = self.sinkpad.push_event(bytes_seek);
+        if !sent {
+            self.lock().pending_seek = None;
+        }
+        sent
     }
 
     fn sink_chain(&self, buffer: gst::Buffer) -> Result<gst::FlowSuccess, gst::FlowError> {
@@ -954,11 +958,18 @@ impl H4mkDemux {
                     return true;
                 }
                 state.downstream_flushing = false;
-                let offset = state.scanner.position();
-                state.scanner = Scanner::at(offset, 0);
-                state.need_segment = true;
-                state.eos_sent = false;
-                state.combiner.reset();
+                match state.pending_seek.take() {
+                    Some((segment, offset, seqnum)) if seqnum == event.seqnum() => {
+                        self.apply_seek(&mut state, segment, offset, seqnum);
+                    }
+                    _ => {
+                        let offset = state.scanner.position();
+                        state.scanner = Scanner::at(offset, 0);
+                        state.need_segment = true;
+                        state.eos_sent = false;
+                        state.combiner.reset();
+                    }
+                }
                 drop(state);
                 self.flush_downstream(|| event.clone());
                 true

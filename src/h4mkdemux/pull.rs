@@ -40,13 +40,13 @@ impl ReadAt for PadSource {
             .pad
             .pull_range(offset, buf.len() as u32)
             .map_err(flow_to_io)?;
-        let n = b.copy_to_slice(0, buf).map_err(|n| {
+
+        b.copy_to_slice(0, buf).map_err(|n| {
             io::Error::new(
                 io::ErrorKind::UnexpectedEof,
                 format!("short read: {n} bytes"),
             )
-        });
-        n
+        })
     }
 
     fn size(&mut self) -> io::Result<u64> {

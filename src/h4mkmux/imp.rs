@@ -63,6 +63,9 @@ struct State {
     streams: Vec<Stream>,
     /// Tags that arrived per pad (by name) before the file started.
     early_tags: Vec<(String, gst::TagList)>,
+    /// Caps per pad (by name) as processed in queue order before the file started; a pad's
+    /// `current_caps()` may already show caps queued behind its first buffer.
+    early_caps: Vec<(String, gst::Caps)>,
     global_tags: Option<gst::TagList>,
     /// META must be written again before the next block (caps or tags changed).
     meta_dirty: bool,
@@ -130,9 +133,13 @@ impl H4mkMux {
             let pad = pad
                 .downcast::<gst_base::AggregatorPad>()
                 .expect("aggregator pads");
-            let caps = pad.current_caps();
-            let kind = caps.as_ref().map_or(TrackKind::Data, |c| kind_of(c));
             let name = pad.name().to_string();
+            let caps = state
+                .early_caps
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, c)| c.clone());
+            let kind = caps.as_ref().map_or(TrackKind::Data, |c| kind_of(c));
             let tags = state
                 .early_tags
                 .iter()
@@ -175,7 +182,7 @@ impl H4mkMux {
             gst::element_imp_error!(
                 self,
                 gst::StreamError::Mux,
-                ["cannot start the file: {}", e]
+                ("cannot start the file: {}", e)
             );
             gst::FlowError::Error
         })?;
@@ -200,7 +207,7 @@ impl H4mkMux {
     }
 
     fn mux_error(&self, msg: String) -> gst::FlowError {
-        gst::element_imp_error!(self, gst::StreamError::Mux, ["{}", msg]);
+        gst::element_imp_error!(self, gst::StreamError::Mux, ("{}", msg));
         gst::FlowError::Error
     }
 
@@ -323,10 +330,10 @@ impl ElementImpl for H4mkMux {
             gst::element_imp_error!(
                 self,
                 gst::StreamError::Mux,
-                [
+                (
                     "pad {} requested after data started: H4MK declares every track before the first block",
                     what
-                ]
+                )
             );
             return None;
         }
@@ -359,7 +366,12 @@ impl AggregatorImpl for H4mkMux {
             EventView::Caps(c) => {
                 let caps = c.caps_owned();
                 let mut state = self.state.lock().unwrap();
-                if state.writer.is_some() {
+                gst::debug!(CAT, obj = pad, "caps {caps}");
+                if state.writer.is_none() {
+                    let name = pad.name().to_string();
+                    state.early_caps.retain(|(n, _)| *n != name);
+                    state.early_caps.push((name, caps));
+                } else {
                     if let Some(s) = state.streams.iter_mut().find(|s| s.pad == *pad) {
                         let old_name = s
                             .caps
@@ -437,7 +449,7 @@ impl AggregatorImpl for H4mkMux {
         let mut state = self.state.lock().unwrap();
         if let Some((kind, msg)) = state.pending_error.take() {
             drop(state);
-            gst::element_imp_error!(self, kind, ["{}", msg]);
+            gst::element_imp_error!(self, kind, ("{}", msg));
             return Err(gst::FlowError::Error);
         }
         if state.finished {
