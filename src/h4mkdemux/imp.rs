@@ -13,11 +13,12 @@ use super::DamagePolicy;
 use super::pull::PadSource;
 use crate::convert::{CONTAINER_CAPS, apply_block, tags_from_string};
 use crate::format::block::BlockHeader;
-use crate::format::chunk::{CHUNK_HEADER_LEN, ChunkHeader, is_block_tag, tag_name};
+use crate::format::block::BLOCK_HEADER_LEN;
+use crate::format::chunk::{CHUNK_HEADER_LEN, ChunkHeader, MAX_PAYLOAD, crc_matches, is_block_tag, tag_name};
 use crate::format::item::{Item, decode};
 use crate::format::meta::{Meta, Track, TrackKind};
 use crate::format::reader::Reader;
-use crate::format::scan::{Damage, Scanner, Step};
+use crate::format::scan::{Damage, RawChunk, Scanner, Step};
 use crate::format::seek::{SeekHit, SeekTable, Snap};
 use crate::format::tail::{TAIL_CHUNK_LEN, Tail};
 
@@ -48,17 +49,18 @@ struct Stream {
     need_keyframe: bool,
 }
 
-/// The keyframe index: in the file (pull mode, read on demand) or fetched into memory (push).
+/// The keyframe index: held in memory (read through TAIL in pull mode, fetched or met in the
+/// stream in push mode), or, for a file without one, rebuilt by the reader's scan on demand.
 enum Index {
-    Pull(Box<Reader<PadSource>>),
-    Push { table: SeekTable, entries: Vec<u8> },
+    File(Box<Reader<PadSource>>),
+    Memory { table: SeekTable, entries: Vec<u8> },
 }
 
 impl Index {
     fn find(&mut self, track: u32, time: u64, snap: Snap) -> Result<Option<SeekHit>, String> {
         let r = match self {
-            Index::Pull(reader) => reader.find_keyframe(Some(track), time, snap),
-            Index::Push { table, entries } => {
+            Index::File(reader) => reader.find_keyframe(Some(track), time, snap),
+            Index::Memory { table, entries } => {
                 table.find_in_track(&mut entries.as_slice(), track, time, snap)
             }
         };
@@ -67,8 +69,8 @@ impl Index {
 
     fn table(&mut self) -> Result<&SeekTable, String> {
         match self {
-            Index::Pull(reader) => reader.seek_table().map_err(|e| e.to_string()),
-            Index::Push { table, .. } => Ok(table),
+            Index::File(reader) => reader.seek_table().map_err(|e| e.to_string()),
+            Index::Memory { table, .. } => Ok(table),
         }
     }
 }
@@ -111,6 +113,8 @@ struct State {
     group_id: gst::GroupId,
     eos_sent: bool,
     fetch: Option<Fetch>,
+    /// Pull mode: the file's length.
+    file_len: u64,
     /// Downstream was sent FLUSH_START and not yet FLUSH_STOP: a push-mode seek that needs
     /// several upstream seeks shows downstream one flush.
     downstream_flushing: bool,
@@ -139,6 +143,7 @@ impl Default for State {
             group_id: gst::GroupId::next(),
             eos_sent: false,
             fetch: None,
+            file_len: 0,
             downstream_flushing: false,
             pending_seek: None,
         }
@@ -293,11 +298,14 @@ impl H4mkDemux {
     }
 
     /// Turns one scanner step into output. `Err` stops streaming.
+    /// `source`, when given, is a buffer holding exactly this chunk: block payloads are then
+    /// pushed as sub-buffers of it, without copying.
     fn handle_step(
         &self,
         state: &mut State,
         step: Step<'_>,
         out: &mut Vec<Out>,
+        source: Option<&gst::Buffer>,
     ) -> Result<(), gst::FlowError> {
         let chunk = match step {
             Step::Chunk(c) => c,
@@ -382,7 +390,13 @@ impl H4mkDemux {
                     }
                     s.need_keyframe = false;
                 }
-                let mut buffer = gst::Buffer::from_slice(data.to_vec());
+                let mut buffer = match source {
+                    _ if data.is_empty() => gst::Buffer::new(),
+                    Some(src) => src
+                        .copy_region(gst::BufferCopyFlags::MEMORY, CHUNK_HEADER_LEN + BLOCK_HEADER_LEN..)
+                        .map_err(|_| gst::FlowError::Error)?,
+                    None => gst::Buffer::from_slice(data.to_vec()),
+                };
                 {
                     let b = buffer.get_mut().expect("new buffer");
                     apply_block(b, &header);
@@ -402,7 +416,7 @@ impl H4mkDemux {
                 if let Some(meta) = &state.meta {
                     state.duration = Self::duration_of(meta, &table);
                 }
-                state.index = Some(Index::Push {
+                state.index = Some(Index::Memory {
                     table,
                     entries: payload.to_vec(),
                 });
@@ -453,7 +467,7 @@ impl H4mkDemux {
             let step = scanner.step();
             let done = matches!(step, Step::NeedMore | Step::End);
             let end = matches!(step, Step::End);
-            let res = self.handle_step(state, step, out);
+            let res = self.handle_step(state, step, out, None);
             state.scanner = scanner;
             res?;
             if end {
@@ -553,13 +567,20 @@ impl H4mkDemux {
             );
         }
         let body = reader.body_offset();
-        let mut index = Index::Pull(Box::new(reader));
-        if let Index::Pull(r) = &index
-            && r.is_finished()
-            && let Ok(table) = index.table()
-        {
-            state.duration = Self::duration_of(&meta, table);
-        }
+        state.file_len = reader.len();
+        let index = match reader.tail().copied() {
+            Some(tail) => match self.read_seek_chunk(tail.seek_offset, tail.veri_offset) {
+                Ok((table, entries)) => {
+                    state.duration = Self::duration_of(&meta, &table);
+                    Index::Memory { table, entries }
+                }
+                Err(e) => {
+                    gst::warning!(CAT, imp = self, "SEEK unusable ({e}); seeking will scan the file first");
+                    Index::File(Box::new(reader))
+                }
+            },
+            None => Index::File(Box::new(reader)),
+        };
         self.add_streams(state, &meta, out);
         state.meta = Some(meta);
         state.index = Some(index);
@@ -568,14 +589,26 @@ impl H4mkDemux {
         Ok(())
     }
 
-    fn pull_iteration(&self, state: &mut State, out: &mut Vec<Out>) -> Result<(), gst::FlowError> {
-        if state.meta.is_none() {
-            self.open_pull(state, out)?;
-        }
-        let len = match &state.index {
-            Some(Index::Pull(r)) => r.len(),
-            _ => 0,
+    /// One task iteration: the next chunk by the fast path, or a piece for the scanner.
+    fn loop_iteration(&self, out: &mut Vec<Out>) -> Result<(), gst::FlowError> {
+        let (offset, len, fast) = {
+            let mut state = self.lock();
+            if state.meta.is_none() {
+                self.open_pull(&mut state, out)?;
+            }
+            let len = state.file_len;
+            (state.offset, len, state.scanner.buffered() == 0 && state.offset < len)
         };
+        if fast {
+            if let Some((h, chunk)) = self.read_chunk(offset, len)? {
+                return self.take_chunk(&mut self.lock(), offset, h, &chunk, out);
+            }
+        }
+        self.pull_into_scanner(&mut self.lock(), len, out)
+    }
+
+    /// The slow path: feeds the scanner, which reports damage and resynchronises.
+    fn pull_into_scanner(&self, state: &mut State, len: u64, out: &mut Vec<Out>) -> Result<(), gst::FlowError> {
         if state.offset >= len {
             state.scanner.finish();
         } else {
@@ -588,12 +621,54 @@ impl H4mkDemux {
         self.drain(state, out)
     }
 
+    /// The fast path: reads the next chunk at `offset` exactly and checks its CRC, without the
+    /// state lock (the task holds the stream lock, so the offset cannot move meanwhile).
+    /// `Ok(None)` when the chunk does not check out: the scanner then reports and resynchronises.
+    fn read_chunk(&self, offset: u64, len: u64) -> Result<Option<(ChunkHeader, gst::Buffer)>, gst::FlowError> {
+        if len - offset < CHUNK_HEADER_LEN as u64 {
+            return Ok(None);
+        }
+        let head = self.sinkpad.pull_range(offset, CHUNK_HEADER_LEN as u32)?;
+        let mut hb = [0u8; CHUNK_HEADER_LEN];
+        if head.copy_to_slice(0, &mut hb).is_err() {
+            return Ok(None);
+        }
+        let h = ChunkHeader::parse(&hb);
+        if h.size > MAX_PAYLOAD || offset + h.chunk_len() > len {
+            return Ok(None);
+        }
+        let chunk = self.sinkpad.pull_range(offset, h.chunk_len() as u32)?;
+        let intact = chunk.map_readable().is_ok_and(|m| m.len() as u64 == h.chunk_len() && crc_matches(&m));
+        Ok(intact.then_some((h, chunk)))
+    }
+
+    /// Hands a chunk read by `read_chunk` on, without copying its payload.
+    fn take_chunk(&self, state: &mut State, offset: u64, h: ChunkHeader, chunk: &gst::Buffer, out: &mut Vec<Out>) -> Result<(), gst::FlowError> {
+        let map = chunk.map_readable().map_err(|_| gst::FlowError::Error)?;
+        let ordinal = state.scanner.next_ordinal();
+        let raw = RawChunk { ordinal, offset, header: h, bytes: &map };
+        let res = self.handle_step(state, Step::Chunk(raw), out, Some(chunk));
+        state.offset = offset + h.chunk_len();
+        state.scanner = Scanner::at(state.offset, ordinal + 1);
+        res
+    }
+
+    /// Reads and checks the SEEK chunk spanning `from .. to` (up to VERI).
+    fn read_seek_chunk(&self, from: u64, to: u64) -> Result<(SeekTable, Vec<u8>), String> {
+        let len = u32::try_from(to - from).ok().filter(|l| *l <= MAX_PAYLOAD).ok_or("SEEK too large")?;
+        let b = self.sinkpad.pull_range(from, len).map_err(|e| format!("{e:?}"))?;
+        let map = b.map_readable().map_err(|_| "unreadable")?;
+        if map.len() < CHUNK_HEADER_LEN || map[0..4] != *b"SEEK" || !crc_matches(&map) {
+            return Err("TAIL does not point at an intact SEEK chunk".into());
+        }
+        let entries = map[CHUNK_HEADER_LEN..].to_vec();
+        let table = SeekTable::from_payload(&entries).map_err(|e| e.to_string())?;
+        Ok((table, entries))
+    }
+
     fn loop_fn(&self) {
         let mut out = Vec::new();
-        let res = {
-            let mut state = self.lock();
-            self.pull_iteration(&mut state, &mut out)
-        };
+        let res = self.loop_iteration(&mut out);
         let pushed = self.perform(out);
         let res = res.and(pushed.map(|_| ()));
         match res {
@@ -840,7 +915,7 @@ impl H4mkDemux {
         if let Some(meta) = &state.meta {
             state.duration = Self::duration_of(meta, &table);
         }
-        state.index = Some(Index::Push {
+        state.index = Some(Index::Memory {
             table,
             entries: payload,
         });
