@@ -17,7 +17,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let seeks: usize = args.get(3).map_or(Ok(200), |s| s.parse())?;
     // With a queue the demuxer reads ahead between seeks, as in a player.
     let queued = args.get(4).is_some_and(|s| s == "queue");
-    let sink = if queued { "queue ! fakesink sync=false" } else { "fakesink sync=false" };
+    let sink = if queued {
+        "queue ! fakesink sync=false"
+    } else {
+        "fakesink sync=false"
+    };
     gst::init()?;
     gsth4::plugin_register_static()?;
     let p: gst::Pipeline = gst::parse::launch(&format!(

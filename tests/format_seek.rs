@@ -73,7 +73,7 @@ fn a_million_keyframes_are_searched_in_logarithmic_reads() {
         let track = rng.below(2) as u32;
         let before = reads.get();
         let hit = r
-            .find_keyframe(Some(track), target, Snap::Before)
+            .keyframe_by_stream_time(Some(track), target, Snap::Before)
             .unwrap()
             .unwrap();
         let used = reads.get() - before;

@@ -253,8 +253,9 @@ impl<S: ReadAt> Reader<S> {
         }
     }
 
-    /// The keyframe of `track` (or of any track) at or before / after `time` (ns).
-    pub fn find_keyframe(
+    /// The keyframe of `track` (or of any track) at or before / after `time`, in the
+    /// tracks' own block times (as stored).
+    pub fn keyframe_by_block_time(
         &mut self,
         track: Option<u32>,
         time: u64,
@@ -264,6 +265,45 @@ impl<S: ReadAt> Reader<S> {
             Some(t) => table.find_in_track(&mut src, t, time, snap),
             None => table.find_any(&mut src, time, snap),
         })
+    }
+
+    /// The keyframe of `track` (or of any track) at or before / after a **stream time**: each
+    /// track's block times are shifted by its META `time_offset`, so tracks stamped on
+    /// different bases are compared on one timeline.
+    pub fn keyframe_by_stream_time(
+        &mut self,
+        track: Option<u32>,
+        time: u64,
+        snap: Snap,
+    ) -> Result<Option<SeekHit>> {
+        let meta = self.meta.clone();
+        let stream = |id: u32, block_time: u64| {
+            meta.track(id)
+                .map_or(block_time, |t| t.stream_time(block_time))
+        };
+        let tracks: Vec<u32> = match track {
+            Some(t) => vec![t],
+            None => self.seek_table()?.tracks.iter().map(|t| t.track).collect(),
+        };
+        let mut best: Option<(u64, SeekHit)> = None;
+        for id in tracks {
+            let raw = meta.track(id).map_or(time, |t| t.block_time(time));
+            let Some(hit) = self.keyframe_by_block_time(Some(id), raw, snap)? else {
+                continue;
+            };
+            let at = stream(id, hit.entry.time);
+            let better = best.as_ref().is_none_or(|(b, bh)| match snap {
+                Snap::Before => {
+                    (at, std::cmp::Reverse(hit.entry.offset))
+                        > (*b, std::cmp::Reverse(bh.entry.offset))
+                }
+                Snap::After => (at, hit.entry.offset) < (*b, bh.entry.offset),
+            });
+            if better {
+                best = Some((at, hit));
+            }
+        }
+        Ok(best.map(|(_, h)| h))
     }
 
     /// Entry `i` of the keyframe index (all tracks, in directory order).
@@ -359,15 +399,15 @@ impl<S: ReadAt> Reader<S> {
         Ok(out)
     }
 
-    /// Looks up a keyframe and reads its block, checking that the block is the one the
-    /// entry names: CRC, track, time, and (in a finished file) its leaf in the leaf table.
+    /// Looks up a keyframe by stream time and reads its block, checking that the block is the
+    /// one the entry names: CRC, track, time, and (in a finished file) its leaf in the leaf table.
     pub fn seek_verified(
         &mut self,
         track: Option<u32>,
         time: u64,
         snap: Snap,
     ) -> Result<Option<(SeekHit, BlockAt)>> {
-        let Some(hit) = self.find_keyframe(track, time, snap)? else {
+        let Some(hit) = self.keyframe_by_stream_time(track, time, snap)? else {
             return Ok(None);
         };
         let block = self.read_block_at(hit.entry.offset)?;

@@ -12,9 +12,11 @@ use gst::subclass::prelude::*;
 use super::DamagePolicy;
 use super::pull::PadSource;
 use crate::convert::{CONTAINER_CAPS, apply_block, tags_from_string};
-use crate::format::block::BlockHeader;
 use crate::format::block::BLOCK_HEADER_LEN;
-use crate::format::chunk::{CHUNK_HEADER_LEN, ChunkHeader, MAX_PAYLOAD, crc_matches, is_block_tag, tag_name};
+use crate::format::block::BlockHeader;
+use crate::format::chunk::{
+    CHUNK_HEADER_LEN, ChunkHeader, MAX_PAYLOAD, crc_matches, is_block_tag, tag_name,
+};
 use crate::format::item::{Item, decode};
 use crate::format::meta::{Meta, Track, TrackKind};
 use crate::format::reader::Reader;
@@ -59,7 +61,7 @@ enum Index {
 impl Index {
     fn find(&mut self, track: u32, time: u64, snap: Snap) -> Result<Option<SeekHit>, String> {
         let r = match self {
-            Index::File(reader) => reader.find_keyframe(Some(track), time, snap),
+            Index::File(reader) => reader.keyframe_by_block_time(Some(track), time, snap),
             Index::Memory { table, entries } => {
                 table.find_in_track(&mut entries.as_slice(), track, time, snap)
             }
@@ -393,7 +395,10 @@ impl H4mkDemux {
                 let mut buffer = match source {
                     _ if data.is_empty() => gst::Buffer::new(),
                     Some(src) => src
-                        .copy_region(gst::BufferCopyFlags::MEMORY, CHUNK_HEADER_LEN + BLOCK_HEADER_LEN..)
+                        .copy_region(
+                            gst::BufferCopyFlags::MEMORY,
+                            CHUNK_HEADER_LEN + BLOCK_HEADER_LEN..,
+                        )
                         .map_err(|_| gst::FlowError::Error)?,
                     None => gst::Buffer::from_slice(data.to_vec()),
                 };
@@ -575,7 +580,11 @@ impl H4mkDemux {
                     Index::Memory { table, entries }
                 }
                 Err(e) => {
-                    gst::warning!(CAT, imp = self, "SEEK unusable ({e}); seeking will scan the file first");
+                    gst::warning!(
+                        CAT,
+                        imp = self,
+                        "SEEK unusable ({e}); seeking will scan the file first"
+                    );
                     Index::File(Box::new(reader))
                 }
             },
@@ -597,7 +606,11 @@ impl H4mkDemux {
                 self.open_pull(&mut state, out)?;
             }
             let len = state.file_len;
-            (state.offset, len, state.scanner.buffered() == 0 && state.offset < len)
+            (
+                state.offset,
+                len,
+                state.scanner.buffered() == 0 && state.offset < len,
+            )
         };
         if fast {
             if let Some((h, chunk)) = self.read_chunk(offset, len)? {
@@ -608,7 +621,12 @@ impl H4mkDemux {
     }
 
     /// The slow path: feeds the scanner, which reports damage and resynchronises.
-    fn pull_into_scanner(&self, state: &mut State, len: u64, out: &mut Vec<Out>) -> Result<(), gst::FlowError> {
+    fn pull_into_scanner(
+        &self,
+        state: &mut State,
+        len: u64,
+        out: &mut Vec<Out>,
+    ) -> Result<(), gst::FlowError> {
         if state.offset >= len {
             state.scanner.finish();
         } else {
@@ -624,7 +642,11 @@ impl H4mkDemux {
     /// The fast path: reads the next chunk at `offset` exactly and checks its CRC, without the
     /// state lock (the task holds the stream lock, so the offset cannot move meanwhile).
     /// `Ok(None)` when the chunk does not check out: the scanner then reports and resynchronises.
-    fn read_chunk(&self, offset: u64, len: u64) -> Result<Option<(ChunkHeader, gst::Buffer)>, gst::FlowError> {
+    fn read_chunk(
+        &self,
+        offset: u64,
+        len: u64,
+    ) -> Result<Option<(ChunkHeader, gst::Buffer)>, gst::FlowError> {
         if len - offset < CHUNK_HEADER_LEN as u64 {
             return Ok(None);
         }
@@ -638,15 +660,29 @@ impl H4mkDemux {
             return Ok(None);
         }
         let chunk = self.sinkpad.pull_range(offset, h.chunk_len() as u32)?;
-        let intact = chunk.map_readable().is_ok_and(|m| m.len() as u64 == h.chunk_len() && crc_matches(&m));
+        let intact = chunk
+            .map_readable()
+            .is_ok_and(|m| m.len() as u64 == h.chunk_len() && crc_matches(&m));
         Ok(intact.then_some((h, chunk)))
     }
 
     /// Hands a chunk read by `read_chunk` on, without copying its payload.
-    fn take_chunk(&self, state: &mut State, offset: u64, h: ChunkHeader, chunk: &gst::Buffer, out: &mut Vec<Out>) -> Result<(), gst::FlowError> {
+    fn take_chunk(
+        &self,
+        state: &mut State,
+        offset: u64,
+        h: ChunkHeader,
+        chunk: &gst::Buffer,
+        out: &mut Vec<Out>,
+    ) -> Result<(), gst::FlowError> {
         let map = chunk.map_readable().map_err(|_| gst::FlowError::Error)?;
         let ordinal = state.scanner.next_ordinal();
-        let raw = RawChunk { ordinal, offset, header: h, bytes: &map };
+        let raw = RawChunk {
+            ordinal,
+            offset,
+            header: h,
+            bytes: &map,
+        };
         let res = self.handle_step(state, Step::Chunk(raw), out, Some(chunk));
         state.offset = offset + h.chunk_len();
         state.scanner = Scanner::at(state.offset, ordinal + 1);
@@ -655,8 +691,14 @@ impl H4mkDemux {
 
     /// Reads and checks the SEEK chunk spanning `from .. to` (up to VERI).
     fn read_seek_chunk(&self, from: u64, to: u64) -> Result<(SeekTable, Vec<u8>), String> {
-        let len = u32::try_from(to - from).ok().filter(|l| *l <= MAX_PAYLOAD).ok_or("SEEK too large")?;
-        let b = self.sinkpad.pull_range(from, len).map_err(|e| format!("{e:?}"))?;
+        let len = u32::try_from(to - from)
+            .ok()
+            .filter(|l| *l <= MAX_PAYLOAD)
+            .ok_or("SEEK too large")?;
+        let b = self
+            .sinkpad
+            .pull_range(from, len)
+            .map_err(|e| format!("{e:?}"))?;
         let map = b.map_readable().map_err(|_| "unreadable")?;
         if map.len() < CHUNK_HEADER_LEN || map[0..4] != *b"SEEK" || !crc_matches(&map) {
             return Err("TAIL does not point at an intact SEEK chunk".into());

@@ -55,8 +55,8 @@ pub fn run(a: Args) -> CliResult {
             "time_offset_ns": t.time_offset,
             "blocks": s.map_or(0, |s| s.block_count),
             "keyframes": s.map_or(0, |s| s.entry_count),
-            "first_time_ns": s.and_then(|s| s.first_time),
-            "end_time_ns": s.and_then(|s| s.end_time),
+            "first_time_ns": s.and_then(|s| s.first_time).map(|x| t.stream_time(x)),
+            "end_time_ns": s.and_then(|s| s.end_time).map(|x| t.stream_time(x)),
         }));
     }
 
@@ -172,6 +172,9 @@ fn print_human(v: &Value) {
             t(&tr["first_time_ns"]),
             t(&tr["end_time_ns"])
         );
+        if let Some(offset) = tr["time_offset_ns"].as_i64().filter(|o| *o != 0) {
+            println!("      block times are stream time + {offset} ns (the producer's segment)");
+        }
         println!("      caps: {}", tr["caps"].as_str().unwrap_or(""));
         if let Some(tags) = tr["tags"].as_str() {
             println!("      tags: {tags}");

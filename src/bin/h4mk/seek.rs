@@ -49,6 +49,10 @@ pub fn run(a: Args) -> CliResult {
         }
         return Ok(Outcome::Problems);
     };
+    let track = r.meta().track(hit.track).cloned();
+    let keyframe = track
+        .as_ref()
+        .map_or(hit.entry.time, |t| t.stream_time(hit.entry.time));
     let checked = if r.is_finished() {
         "CRC and leaf hash verified"
     } else {
@@ -59,7 +63,8 @@ pub fn run(a: Args) -> CliResult {
             "found": true,
             "time_ns": a.time,
             "track": hit.track,
-            "keyframe_time_ns": hit.entry.time,
+            "keyframe_time_ns": keyframe,
+            "keyframe_block_time_ns": hit.entry.time,
             "offset": hit.entry.offset,
             "block_ordinal": hit.entry.ordinal,
             "track_index": block.header.index,
@@ -71,10 +76,10 @@ pub fn run(a: Args) -> CliResult {
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         println!(
-            "track {} keyframe {rel} {}: {} (pts {}, dts {}), block {} of the track, file block {}, offset {}, {} bytes; {checked}",
+            "track {} keyframe {rel} {}: {} (stored pts {}, dts {}), block {} of the track, file block {}, offset {}, {} bytes; {checked}",
             hit.track,
             format_ns(a.time),
-            format_ns(hit.entry.time),
+            format_ns(keyframe),
             format_opt(block.header.pts),
             format_opt(block.header.dts),
             block.header.index,
