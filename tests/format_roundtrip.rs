@@ -119,3 +119,49 @@ fn checkpoints_follow_the_policy() {
         "blocks 0..=25 (span reaches 1 s), 26..=51, then the rest at finish"
     );
 }
+
+#[test]
+fn deferred_leaves_give_the_same_bytes_and_a_missing_leaf_is_refused() {
+    use gsth4::format::merkle::leaf_hash;
+    use gsth4::format::writer::Writer;
+    let m = meta(
+        3,
+        CheckpointPolicy {
+            span_ns: 1_000_000_000,
+            blocks: 7,
+            bytes: 2000,
+        },
+    );
+    let blocks = sample_blocks(3, 30, 9);
+    let expected = write_file(&m, &blocks);
+    let mut w = Writer::new(Vec::new(), &m).unwrap();
+    let mut waiting = Vec::new();
+    for b in &blocks {
+        let (placement, head) = w.write_block_head(&b.spec, &b.data).unwrap();
+        w.get_mut().extend_from_slice(&b.data);
+        waiting.push((placement.leaf, leaf_hash(&[&head, &b.data])));
+        if w.checkpoint_due() {
+            for (leaf, hash) in waiting.drain(..) {
+                w.set_leaf(leaf, hash).unwrap();
+            }
+            w.checkpoint().unwrap();
+        }
+    }
+    for (leaf, hash) in waiting.drain(..) {
+        w.set_leaf(leaf, hash).unwrap();
+    }
+    assert!(
+        w.finish().unwrap().0 == expected,
+        "deferred leaves changed the bytes"
+    );
+
+    let mut w = Writer::new(Vec::new(), &m).unwrap();
+    let (p, _) = w
+        .write_block_head(&blocks[0].spec, &blocks[0].data)
+        .unwrap();
+    w.get_mut().extend_from_slice(&blocks[0].data);
+    let err = w.checkpoint().unwrap_err();
+    assert_eq!(err.code, gsth4::format::Code::InvalidInput);
+    assert!(err.message.contains("leaf hash of block 0"), "{err}");
+    assert!(w.set_leaf(p.leaf + 1, [0; 32]).is_err());
+}

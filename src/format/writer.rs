@@ -19,6 +19,9 @@ use crate::format::meta::{CheckpointPolicy, Meta};
 use crate::format::seek::SeekIndexBuilder;
 use crate::format::tail::Tail;
 
+/// Chunk header plus block header: what precedes a block's data.
+pub const BLOCK_HEAD_LEN: usize = CHUNK_HEADER_LEN + BLOCK_HEADER_LEN;
+
 /// The largest media payload one block can carry.
 pub const MAX_BLOCK_DATA: usize = MAX_PAYLOAD as usize - BLOCK_HEADER_LEN;
 
@@ -61,7 +64,8 @@ struct Range {
     first_chunk: u64,
     first_offset: u64,
     first_leaf: u64,
-    leaves: Vec<Hash>,
+    /// Leaf hashes of the range's blocks; `None` until supplied (see `write_block_head`).
+    leaves: Vec<Option<Hash>>,
     others: Vec<ChunkDigest>,
     block_bytes: u64,
     /// Smallest and largest block time per track: tracks may have different time bases.
@@ -75,6 +79,8 @@ pub struct Writer<W: Write> {
     meta: Meta,
     policy: CheckpointPolicy,
     next_index: BTreeMap<u32, u64>,
+    /// Blocks written; the tree only holds those of finished ranges.
+    blocks: u64,
     merkle: MerkleAccumulator,
     range: Range,
     pieces: Vec<PieceRef>,
@@ -104,6 +110,7 @@ impl<W: Write> Writer<W> {
             next_index: meta.tracks.iter().map(|t| (t.id, 0)).collect(),
             seek: SeekIndexBuilder::new(meta.tracks.iter().map(|t| t.id)),
             meta,
+            blocks: 0,
             merkle: MerkleAccumulator::new(),
             range: Range::default(),
             pieces: Vec::new(),
@@ -214,6 +221,77 @@ impl<W: Write> Writer<W> {
         index: u64,
         data: &[u8],
     ) -> Result<Placement> {
+        let (placement, head) = self.put_block(b, index, data, true)?;
+        self.range.leaves.push(Some(leaf_hash(&[&head, data])));
+        if self.checkpoint_due() {
+            self.checkpoint()?;
+        }
+        Ok(placement)
+    }
+
+    /// Writes only the 52 header bytes of a block (CRC computed over `data`): the caller must
+    /// write `data` to the output itself, right after, before any other call on this writer,
+    /// and supply the block's leaf hash with [`Writer::set_leaf`] before the next checkpoint.
+    /// This lets a caller hash blocks on other threads and hand payloads on without copying.
+    /// No checkpoint is written here: see [`Writer::checkpoint_due`].
+    pub fn write_block_head(
+        &mut self,
+        b: &NewBlock,
+        data: &[u8],
+    ) -> Result<(Placement, [u8; BLOCK_HEAD_LEN])> {
+        let index = self.next_index.get(&b.track).copied().ok_or_else(|| {
+            Error::new(
+                Code::InvalidInput,
+                format!("track {} is not declared in META", b.track),
+            )
+        })?;
+        let (placement, head) = self.put_block(b, index, data, false)?;
+        self.range.leaves.push(None);
+        Ok((placement, head))
+    }
+
+    /// Supplies the leaf hash of a block written with [`Writer::write_block_head`].
+    pub fn set_leaf(&mut self, leaf: u64, hash: Hash) -> Result<()> {
+        let r = &mut self.range;
+        let slot = leaf
+            .checked_sub(r.first_leaf)
+            .and_then(|i| r.leaves.get_mut(i as usize));
+        match slot {
+            Some(s) => {
+                *s = Some(hash);
+                Ok(())
+            }
+            None => Err(Error::new(
+                Code::InvalidInput,
+                format!("block {leaf} is not waiting for its leaf hash"),
+            )),
+        }
+    }
+
+    /// Whether the checkpoint policy asks for a HASH chunk now.
+    pub fn checkpoint_due(&self) -> bool {
+        let r = &self.range;
+        let span = r
+            .time_spans
+            .values()
+            .map(|(lo, hi)| hi - lo)
+            .max()
+            .unwrap_or(0);
+        !r.leaves.is_empty()
+            && (r.leaves.len() as u64 >= u64::from(self.policy.blocks)
+                || r.block_bytes >= self.policy.bytes
+                || span >= self.policy.span_ns)
+    }
+
+    /// Validates and frames a block, writes its headers (and its data when `with_data`), and
+    /// records it in the index; returns where it went and its 52 header bytes.
+    fn put_block(
+        &mut self,
+        b: &NewBlock,
+        index: u64,
+        data: &[u8],
+        with_data: bool,
+    ) -> Result<(Placement, [u8; BLOCK_HEAD_LEN])> {
         self.check()?;
         let next = self.next_index.get(&b.track).copied().ok_or_else(|| {
             Error::new(
@@ -251,11 +329,18 @@ impl<W: Write> Writer<W> {
         let hdr = header.encode();
         let tag = if b.masked { TAG_SAFE } else { TAG_CORE };
         let ch = frame(&tag, &[&hdr, data])?.encode();
-        let leaf = leaf_hash(&[&ch, &hdr, data]);
-        let (chunk, offset) = self.emit(&[&ch, &hdr, data])?;
-
-        let ordinal = self.merkle.count();
-        self.merkle.push(leaf);
+        let mut head = [0u8; BLOCK_HEAD_LEN];
+        head[..CHUNK_HEADER_LEN].copy_from_slice(&ch);
+        head[CHUNK_HEADER_LEN..].copy_from_slice(&hdr);
+        let (chunk, offset) = if with_data {
+            self.emit(&[&head, data])?
+        } else {
+            let at = self.emit(&[&head])?;
+            self.offset += data.len() as u64;
+            at
+        };
+        let ordinal = self.blocks;
+        self.blocks += 1;
         self.next_index.insert(b.track, index + 1);
         self.seek.note_block(
             b.track,
@@ -266,30 +351,20 @@ impl<W: Write> Writer<W> {
             ordinal,
         );
         let r = &mut self.range;
-        r.leaves.push(leaf);
-        r.block_bytes += (CHUNK_HEADER_LEN + BLOCK_HEADER_LEN + data.len()) as u64;
+        r.block_bytes += (BLOCK_HEAD_LEN + data.len()) as u64;
         if let Some(t) = header.time() {
             let e = r.time_spans.entry(b.track).or_insert((t, t));
             *e = (e.0.min(t), e.1.max(t));
         }
-        let span = r
-            .time_spans
-            .values()
-            .map(|(lo, hi)| hi - lo)
-            .max()
-            .unwrap_or(0);
-        if r.leaves.len() as u64 >= u64::from(self.policy.blocks)
-            || r.block_bytes >= self.policy.bytes
-            || span >= self.policy.span_ns
-        {
-            self.checkpoint()?;
-        }
-        Ok(Placement {
-            chunk,
-            offset,
-            leaf: ordinal,
-            index,
-        })
+        Ok((
+            Placement {
+                chunk,
+                offset,
+                leaf: ordinal,
+                index,
+            },
+            head,
+        ))
     }
 
     /// Writes a HASH checkpoint for the blocks since the last one (if there are any), and
@@ -298,6 +373,31 @@ impl<W: Write> Writer<W> {
         if self.range.leaves.is_empty() {
             return Ok(());
         }
+        let leaves: Vec<Hash> = match self
+            .range
+            .leaves
+            .iter()
+            .copied()
+            .collect::<Option<Vec<_>>>()
+        {
+            Some(l) => l,
+            None => {
+                let missing = self
+                    .range
+                    .leaves
+                    .iter()
+                    .position(Option::is_none)
+                    .unwrap_or(0) as u64
+                    + self.range.first_leaf;
+                return Err(Error::new(
+                    Code::InvalidInput,
+                    format!("the leaf hash of block {missing} was not supplied"),
+                ));
+            }
+        };
+        for l in &leaves {
+            self.merkle.push(*l);
+        }
         let range = std::mem::take(&mut self.range);
         let cp = Checkpoint {
             first_chunk: range.first_chunk,
@@ -305,7 +405,7 @@ impl<W: Write> Writer<W> {
             first_leaf: range.first_leaf,
             root: self.merkle.root(),
             others: range.others,
-            leaves: range.leaves,
+            leaves,
         };
         let chunk = cp.encode_chunk()?;
         let (ordinal, offset) = self.emit(&[&chunk])?;

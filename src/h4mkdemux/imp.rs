@@ -612,10 +612,8 @@ impl H4mkDemux {
                 state.scanner.buffered() == 0 && state.offset < len,
             )
         };
-        if fast {
-            if let Some((h, chunk)) = self.read_chunk(offset, len)? {
-                return self.take_chunk(&mut self.lock(), offset, h, &chunk, out);
-            }
+        if fast && let Some((h, chunk)) = self.read_chunk(offset, len)? {
+            return self.take_chunk(&mut self.lock(), offset, h, &chunk, out);
         }
         self.pull_into_scanner(&mut self.lock(), len, out)
     }

@@ -10,6 +10,7 @@ use gst::subclass::prelude::*;
 use gst_base::prelude::*;
 use gst_base::subclass::prelude::*;
 
+use super::hashing::HashPool;
 use crate::convert::{CONTAINER_CAPS, block_flags, kind_of, tags_to_string};
 use crate::format::meta::{CheckpointPolicy, Meta, Track, TrackKind, WriterIdentity};
 use crate::format::writer::{NewBlock, Writer};
@@ -60,6 +61,8 @@ struct Stream {
 #[derive(Default)]
 struct State {
     writer: Option<Writer<Pending>>,
+    /// Leaf hashes computed off the streaming thread.
+    hashes: Option<HashPool>,
     streams: Vec<Stream>,
     /// Tags that arrived per pad (by name) before the file started.
     early_tags: Vec<(String, gst::TagList)>,
@@ -187,18 +190,42 @@ impl H4mkMux {
             gst::FlowError::Error
         })?;
         state.writer = Some(writer);
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        state.hashes = Some(HashPool::new(threads));
         state.meta_dirty = false;
         Ok(())
     }
 
-    /// Wraps bytes the writer produced in a buffer carrying their file offsets.
-    fn output_buffer(&self, state: &mut State, bytes: Vec<u8>) -> Option<gst::Buffer> {
-        if bytes.is_empty() {
-            return None;
+    /// The bytes the writer produced since the last call, as a buffer.
+    fn take_pending(&self, state: &mut State) -> gst::Buffer {
+        let w = state.writer.as_mut().expect("started");
+        gst::Buffer::from_mut_slice(std::mem::take(&mut w.get_mut().0))
+    }
+
+    fn supply_leaves(
+        &self,
+        state: &mut State,
+        done: Vec<(u64, crate::format::merkle::Hash)>,
+    ) -> Result<(), gst::FlowError> {
+        let w = state.writer.as_mut().expect("started");
+        for (leaf, hash) in done {
+            w.set_leaf(leaf, hash)
+                .map_err(|e| self.mux_error(format!("leaf hash: {e}")))?;
         }
-        let mut buffer = gst::Buffer::from_mut_slice(bytes);
+        Ok(())
+    }
+
+    /// Joins the parts into one output buffer carrying its file offsets.
+    fn output_buffer(&self, state: &mut State, parts: Vec<gst::Buffer>) -> Option<gst::Buffer> {
+        let mut buffer = parts
+            .into_iter()
+            .filter(|b| b.size() > 0)
+            .reduce(|mut a, b| {
+                a.append(b);
+                a
+            })?;
         {
-            let b = buffer.get_mut().expect("new buffer");
+            let b = buffer.make_mut();
             b.set_offset(state.bytes_out);
             state.bytes_out += b.size() as u64;
             b.set_offset_end(state.bytes_out);
@@ -470,7 +497,8 @@ impl AggregatorImpl for H4mkMux {
         }
         let next = self.next_stream(&state)?;
         let mut result = Ok(gst::FlowSuccess::Ok);
-        let bytes = match next {
+        let mut parts: Vec<gst::Buffer> = Vec::new();
+        match next {
             Some(i) => {
                 if state.meta_dirty {
                     let meta = self.meta(&state);
@@ -490,23 +518,58 @@ impl AggregatorImpl for H4mkMux {
                     dts: buffer.dts().map(|t| t.nseconds()),
                     duration: buffer.duration().map(|t| t.nseconds()),
                 };
-                let map = buffer.map_readable().map_err(|_| {
-                    self.mux_error(format!("pad {}: unreadable buffer", pad.name()))
-                })?;
-                let w = state.writer.as_mut().expect("started");
-                w.write_block(&block, &map)
-                    .map_err(|e| self.mux_error(format!("pad {}: {e}", pad.name())))?;
+                let (placement, head) = {
+                    let map = buffer.map_readable().map_err(|_| {
+                        self.mux_error(format!("pad {}: unreadable buffer", pad.name()))
+                    })?;
+                    let w = state.writer.as_mut().expect("started");
+                    w.write_block_head(&block, &map)
+                        .map_err(|e| self.mux_error(format!("pad {}: {e}", pad.name())))?
+                };
                 gst::trace!(
                     CAT,
                     obj = pad,
-                    "block {:?} of {} bytes",
+                    "block {} {:?} of {} bytes",
+                    placement.leaf,
                     buffer.pts(),
-                    map.len()
+                    buffer.size()
                 );
-                std::mem::take(&mut w.get_mut().0)
+                // The header bytes, then the input's own memory: the payload is not copied.
+                parts.push(self.take_pending(&mut state));
+                let payload = (buffer.size() > 0).then_some(buffer);
+                if let Some(p) = &payload {
+                    parts.push(
+                        p.copy_region(gst::BufferCopyFlags::MEMORY, ..)
+                            .map_err(|_| gst::FlowError::Error)?,
+                    );
+                }
+                let pool = state.hashes.as_mut().expect("started");
+                pool.submit(placement.leaf, head, payload);
+                let done = pool.ready();
+                self.supply_leaves(&mut state, done)?;
+                if state.writer.as_ref().expect("started").checkpoint_due() {
+                    let done = state
+                        .hashes
+                        .as_mut()
+                        .expect("started")
+                        .wait_all()
+                        .ok_or_else(|| self.mux_error("a hashing thread stopped".into()))?;
+                    self.supply_leaves(&mut state, done)?;
+                    let w = state.writer.as_mut().expect("started");
+                    w.checkpoint()
+                        .map_err(|e| self.mux_error(format!("checkpoint: {e}")))?;
+                    parts.push(self.take_pending(&mut state));
+                }
             }
             None => {
                 // Every pad is at EOS and drained: finish the file.
+                let done = state
+                    .hashes
+                    .as_mut()
+                    .expect("started")
+                    .wait_all()
+                    .ok_or_else(|| self.mux_error("a hashing thread stopped".into()))?;
+                self.supply_leaves(&mut state, done)?;
                 let w = state.writer.take().expect("started");
                 let (pending, summary) = w
                     .finish()
@@ -520,11 +583,12 @@ impl AggregatorImpl for H4mkMux {
                     summary.bytes
                 );
                 state.finished = true;
+                state.hashes = None;
                 result = Err(gst::FlowError::Eos);
-                pending.0
+                parts.push(gst::Buffer::from_mut_slice(pending.0));
             }
-        };
-        let out = self.output_buffer(&mut state, bytes);
+        }
+        let out = self.output_buffer(&mut state, parts);
         drop(state);
         if first {
             self.obj()
