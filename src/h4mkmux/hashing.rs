@@ -64,17 +64,16 @@ impl HashPool {
 
     /// Queues the leaf hash of `head` followed by `payload`'s bytes.
     pub fn submit(&mut self, leaf: u64, head: [u8; BLOCK_HEAD_LEN], payload: Option<gst::Buffer>) {
-        if let Some(jobs) = &self.jobs {
-            if jobs
+        if let Some(jobs) = &self.jobs
+            && jobs
                 .send(Job {
                     leaf,
                     head,
                     payload,
                 })
                 .is_ok()
-            {
-                self.outstanding += 1;
-            }
+        {
+            self.outstanding += 1;
         }
     }
 
