@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 dir=${1:-target/bench}
 mkdir -p "$dir"
 command -v hyperfine >/dev/null || { echo "installing hyperfine" >&2; apt-get install -y -q hyperfine >/dev/null; }
-cargo build --release --locked -q --bins --examples
+cargo build --release --locked -q --lib --bins --examples
 export GST_PLUGIN_PATH=$PWD/target/release
 h4mk=target/release/h4mk
 lat=target/release/examples/seek_latency

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-cargo build --release --locked --bins --examples
+cargo build --release --locked --lib --bins --examples
 
 out=target/demo
 rm -rf "$out" && mkdir -p "$out"
