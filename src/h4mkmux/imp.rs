@@ -34,6 +34,13 @@ impl Default for Settings {
     }
 }
 
+/// Output buffers are at least this large, and a payload goes on zero-copy (as a second
+/// memory) only from ZERO_COPY_MIN_BYTES. GStreamer 1.22's filesink writes 64 KiB of buffers
+/// with one writev and loses data when that batch holds more than IOV_MAX (1024) memories;
+/// these bounds keep a batch under 512.
+const OUTPUT_MIN_BYTES: usize = 128;
+const ZERO_COPY_MIN_BYTES: usize = 4096;
+
 /// The bytes the writer produced since they were last pushed.
 #[derive(Default)]
 struct Pending(Vec<u8>);
@@ -75,6 +82,8 @@ struct State {
     /// An error found outside `aggregate` (in an event), reported by the next `aggregate`.
     pending_error: Option<(gst::StreamError, String)>,
     bytes_out: u64,
+    /// Output held back until it reaches OUTPUT_MIN_BYTES.
+    held: Option<gst::Buffer>,
     /// The file was finished (EOS on every pad).
     finished: bool,
 }
@@ -216,14 +225,27 @@ impl H4mkMux {
     }
 
     /// Joins the parts into one output buffer carrying its file offsets.
-    fn output_buffer(&self, state: &mut State, parts: Vec<gst::Buffer>) -> Option<gst::Buffer> {
-        let mut buffer = parts
+    /// An output smaller than OUTPUT_MIN_BYTES is held back and joined to the next, unless
+    /// it is the `last`.
+    fn output_buffer(
+        &self,
+        state: &mut State,
+        parts: Vec<gst::Buffer>,
+        last: bool,
+    ) -> Option<gst::Buffer> {
+        let held = state.held.take();
+        let mut buffer = held
             .into_iter()
+            .chain(parts)
             .filter(|b| b.size() > 0)
             .reduce(|mut a, b| {
                 a.append(b);
                 a
             })?;
+        if buffer.size() < OUTPUT_MIN_BYTES && !last {
+            state.held = Some(buffer);
+            return None;
+        }
         {
             let b = buffer.make_mut();
             b.set_offset(state.bytes_out);
@@ -534,14 +556,23 @@ impl AggregatorImpl for H4mkMux {
                     buffer.pts(),
                     buffer.size()
                 );
-                // The header bytes, then the input's own memory: the payload is not copied.
-                parts.push(self.take_pending(&mut state));
+                // Large payloads go on as the input's own memory; small ones are copied so that
+                // output buffers stay few-memory (see OUTPUT_MIN_BYTES).
                 let payload = (buffer.size() > 0).then_some(buffer);
-                if let Some(p) = &payload {
-                    parts.push(
-                        p.copy_region(gst::BufferCopyFlags::MEMORY, ..)
-                            .map_err(|_| gst::FlowError::Error)?,
-                    );
+                match &payload {
+                    Some(p) if p.size() >= ZERO_COPY_MIN_BYTES => {
+                        parts.push(self.take_pending(&mut state));
+                        parts.push(
+                            p.copy_region(gst::BufferCopyFlags::MEMORY, ..)
+                                .map_err(|_| gst::FlowError::Error)?,
+                        );
+                    }
+                    Some(p) => {
+                        let map = p.map_readable().map_err(|_| gst::FlowError::Error)?;
+                        let w = state.writer.as_mut().expect("started");
+                        w.get_mut().0.extend_from_slice(&map);
+                    }
+                    None => {}
                 }
                 let pool = state.hashes.as_mut().expect("started");
                 pool.submit(placement.leaf, head, payload);
@@ -558,8 +589,8 @@ impl AggregatorImpl for H4mkMux {
                     let w = state.writer.as_mut().expect("started");
                     w.checkpoint()
                         .map_err(|e| self.mux_error(format!("checkpoint: {e}")))?;
-                    parts.push(self.take_pending(&mut state));
                 }
+                parts.push(self.take_pending(&mut state));
             }
             None => {
                 // Every pad is at EOS and drained: finish the file.
@@ -588,7 +619,7 @@ impl AggregatorImpl for H4mkMux {
                 parts.push(gst::Buffer::from_mut_slice(pending.0));
             }
         }
-        let out = self.output_buffer(&mut state, parts);
+        let out = self.output_buffer(&mut state, parts, result.is_err());
         drop(state);
         if first {
             self.obj()

@@ -50,6 +50,12 @@ pub enum Outcome {
 }
 
 fn main() -> ExitCode {
+    // Like other Unix tools, end quietly when the reader of our output goes away
+    // (`h4mk inspect --chunks x | head`) instead of failing on every write.
+    // SAFETY: restoring the default action of a signal before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Inspect(a) => inspect::run(a),
