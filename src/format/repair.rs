@@ -65,14 +65,7 @@ pub fn repair<R: Read, W: Write>(mut input: R, output: W) -> Result<(W, RepairRe
                         },
                         Some(w),
                     ) => {
-                        let b = NewBlock {
-                            track: header.track,
-                            masked,
-                            flags: header.flags,
-                            pts: header.pts,
-                            dts: header.dts,
-                            duration: header.duration,
-                        };
+                        let b = NewBlock::from_header(&header, masked);
                         match w.write_block_at_index(&b, header.index, data) {
                             Ok(_) => kept_blocks += 1,
                             Err(e) if e.code == Code::Io => return Err(e),

@@ -37,6 +37,20 @@ pub struct NewBlock {
     pub duration: Option<u64>,
 }
 
+impl NewBlock {
+    /// The block a stored header describes (what repair and readers hand back to a writer).
+    pub fn from_header(h: &BlockHeader, masked: bool) -> Self {
+        NewBlock {
+            track: h.track,
+            masked,
+            flags: h.flags,
+            pts: h.pts,
+            dts: h.dts,
+            duration: h.duration,
+        }
+    }
+}
+
 /// Where a block went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Placement {

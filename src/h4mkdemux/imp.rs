@@ -179,6 +179,20 @@ fn pad_segment(
     s
 }
 
+/// A flushing BYTES seek upstream to `offset`, carrying the seqnum of the seek it serves.
+fn bytes_seek(offset: u64, seqnum: gst::Seqnum) -> gst::Event {
+    gst::event::Seek::builder(
+        1.0,
+        gst::SeekFlags::FLUSH | gst::SeekFlags::ACCURATE,
+        gst::SeekType::Set,
+        gst::format::Bytes::from_u64(offset),
+        gst::SeekType::None,
+        gst::format::Bytes::NONE,
+    )
+    .seqnum(seqnum)
+    .build()
+}
+
 fn pad_template_for(kind: TrackKind) -> &'static str {
     match kind {
         TrackKind::Video => "video_%u",
@@ -892,16 +906,7 @@ impl H4mkDemux {
             data: Vec::with_capacity(len),
             at: offset,
         });
-        let seek = gst::event::Seek::builder(
-            1.0,
-            gst::SeekFlags::FLUSH | gst::SeekFlags::ACCURATE,
-            gst::SeekType::Set,
-            gst::format::Bytes::from_u64(offset),
-            gst::SeekType::None,
-            gst::format::Bytes::NONE,
-        )
-        .seqnum(seqnum)
-        .build();
+        let seek = bytes_seek(offset, seqnum);
         if !self.sinkpad.push_event(seek) {
             self.lock().fetch = None;
             return Err(format!("upstream refused a BYTES seek to {offset}"));
@@ -996,16 +1001,7 @@ impl H4mkDemux {
             }
         };
         self.lock().pending_seek = Some((segment, offset, seqnum));
-        let bytes_seek = gst::event::Seek::builder(
-            1.0,
-            gst::SeekFlags::FLUSH | gst::SeekFlags::ACCURATE,
-            gst::SeekType::Set,
-            gst::format::Bytes::from_u64(offset),
-            gst::SeekType::None,
-            gst::format::Bytes::NONE,
-        )
-        .seqnum(seqnum)
-        .build();
+        let bytes_seek = bytes_seek(offset, seqnum);
         let sent = self.sinkpad.push_event(bytes_seek);
         if !sent {
             self.lock().pending_seek = None;

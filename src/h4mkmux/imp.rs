@@ -211,6 +211,15 @@ impl H4mkMux {
         gst::Buffer::from_mut_slice(std::mem::take(&mut w.get_mut().0))
     }
 
+    /// Waits for every outstanding leaf hash and hands them to the writer.
+    fn drain_hashes(&self, state: &mut State) -> Result<(), gst::FlowError> {
+        let pool = state.hashes.as_mut().expect("started");
+        let done = pool
+            .wait_all()
+            .ok_or_else(|| self.mux_error("a hashing thread stopped".into()))?;
+        self.supply_leaves(state, done)
+    }
+
     fn supply_leaves(
         &self,
         state: &mut State,
@@ -579,13 +588,7 @@ impl AggregatorImpl for H4mkMux {
                 let done = pool.ready();
                 self.supply_leaves(&mut state, done)?;
                 if state.writer.as_ref().expect("started").checkpoint_due() {
-                    let done = state
-                        .hashes
-                        .as_mut()
-                        .expect("started")
-                        .wait_all()
-                        .ok_or_else(|| self.mux_error("a hashing thread stopped".into()))?;
-                    self.supply_leaves(&mut state, done)?;
+                    self.drain_hashes(&mut state)?;
                     let w = state.writer.as_mut().expect("started");
                     w.checkpoint()
                         .map_err(|e| self.mux_error(format!("checkpoint: {e}")))?;
@@ -594,13 +597,7 @@ impl AggregatorImpl for H4mkMux {
             }
             None => {
                 // Every pad is at EOS and drained: finish the file.
-                let done = state
-                    .hashes
-                    .as_mut()
-                    .expect("started")
-                    .wait_all()
-                    .ok_or_else(|| self.mux_error("a hashing thread stopped".into()))?;
-                self.supply_leaves(&mut state, done)?;
+                self.drain_hashes(&mut state)?;
                 let w = state.writer.take().expect("started");
                 let (pending, summary) = w
                     .finish()

@@ -110,14 +110,7 @@ pub fn read_blocks(bytes: &[u8]) -> Vec<(u64, Block)> {
                 data,
             }) = decode(&c)
         {
-            let spec = NewBlock {
-                track: header.track,
-                masked,
-                flags: header.flags,
-                pts: header.pts,
-                dts: header.dts,
-                duration: header.duration,
-            };
+            let spec = NewBlock::from_header(&header, masked);
             out.push((
                 header.index,
                 Block {
