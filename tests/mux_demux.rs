@@ -427,3 +427,42 @@ fn tiny_blocks_survive_filesink() {
     assert_eq!(report.blocks, 3000);
     drop(d);
 }
+
+/// playbin leaves a data track's pad unlinked: NOT_LINKED there must not stop the others.
+#[test]
+fn playbin_plays_a_file_with_a_data_track_to_eos() {
+    let (_d, path) = tmp("with-data.h4mk");
+    let p = pipeline(&format!(
+        "videotestsrc num-buffers=50 ! video/x-raw,width=160,height=120,framerate=25/1 \
+           ! x264enc key-int-max=25 speed-preset=ultrafast ! h264parse ! queue ! m.video_0 \
+         appsrc name=data ! queue ! m.data_0 h4mkmux name=m ! filesink location={path}"
+    ));
+    feed_data(&p, 20);
+    run(&p, 30);
+    let p = pipeline(&format!(
+        "playbin uri=file://{path} video-sink=\"appsink name=vs sync=false\" audio-sink=\"fakesink sync=false\""
+    ));
+    // Count decoded frames at the video sink: all 50 must arrive although the data pad is unlinked.
+    let sink = p.property::<gst::Element>("video-sink");
+    let frames = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let f = frames.clone();
+    sink.static_pad("sink")
+        .unwrap()
+        .add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+            f.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            gst::PadProbeReturn::Ok
+        });
+    sink.downcast_ref::<gst_app::AppSink>()
+        .unwrap()
+        .set_callbacks(
+            gst_app::AppSinkCallbacks::builder()
+                .new_sample(|s| {
+                    s.pull_sample()
+                        .map(|_| gst::FlowSuccess::Ok)
+                        .map_err(|_| gst::FlowError::Eos)
+                })
+                .build(),
+        );
+    run(&p, 30);
+    assert_eq!(frames.load(std::sync::atomic::Ordering::Relaxed), 50);
+}
