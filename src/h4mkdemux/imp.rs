@@ -836,6 +836,16 @@ impl H4mkDemux {
         Ok((segment, offset))
     }
 
+    /// `plan_seek` under the state lock; a refusal is logged.
+    fn planned_seek(
+        &self,
+        seek: &gst::event::Seek,
+    ) -> Option<(gst::FormattedSegment<gst::ClockTime>, u64)> {
+        let plan = self.plan_seek(&mut self.lock(), seek);
+        plan.map_err(|e| gst::warning!(CAT, imp = self, "seek refused: {e}"))
+            .ok()
+    }
+
     fn apply_seek(
         &self,
         state: &mut State,
@@ -872,16 +882,8 @@ impl H4mkDemux {
             return false;
         }
         let seqnum = seek.seqnum();
-        let plan = {
-            let mut state = self.lock();
-            self.plan_seek(&mut state, seek)
-        };
-        let (segment, offset) = match plan {
-            Ok(p) => p,
-            Err(e) => {
-                gst::warning!(CAT, imp = self, "seek refused: {e}");
-                return false;
-            }
+        let Some((segment, offset)) = self.planned_seek(seek) else {
+            return false;
         };
         self.sinkpad
             .push_event(gst::event::FlushStart::builder().seqnum(seqnum).build());
@@ -989,16 +991,8 @@ impl H4mkDemux {
             gst::warning!(CAT, imp = self, "cannot seek: {e}");
             return false;
         }
-        let plan = {
-            let mut state = self.lock();
-            self.plan_seek(&mut state, seek)
-        };
-        let (segment, offset) = match plan {
-            Ok(p) => p,
-            Err(e) => {
-                gst::warning!(CAT, imp = self, "seek refused: {e}");
-                return false;
-            }
+        let Some((segment, offset)) = self.planned_seek(seek) else {
+            return false;
         };
         self.lock().pending_seek = Some((segment, offset, seqnum));
         let bytes_seek = bytes_seek(offset, seqnum);
