@@ -34,6 +34,8 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
 
 /// Bytes pulled per task iteration (more when one chunk needs more).
 const PULL_SIZE: u32 = 1 << 20;
+/// How far a sparse stream may fall behind the others before it gets a GAP event (ns).
+const SPARSE_LAG: u64 = 1_000_000_000;
 /// How long a push-mode seek waits for upstream to deliver the index.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -49,6 +51,8 @@ struct Stream {
     past_stop: bool,
     /// After a seek, delta blocks are dropped until the stream's first keyframe.
     need_keyframe: bool,
+    /// Stream time this pad has been served up to (by a block or a GAP event).
+    served_until: Option<u64>,
 }
 
 /// The keyframe index: held in memory (read through TAIL in pull mode, fetched or met in the
@@ -278,6 +282,7 @@ impl H4mkDemux {
                 discont: true,
                 past_stop: false,
                 need_keyframe: false,
+                served_until: None,
             });
         }
         out.push(Out::NoMorePads);
@@ -426,9 +431,14 @@ impl H4mkDemux {
                     }
                 }
                 if let Some(st) = stream_time {
+                    let end = st.saturating_add(header.duration.unwrap_or(0));
+                    s.served_until = Some(s.served_until.map_or(end, |u| u.max(end)));
                     state.position = Some(gst::ClockTime::from_nseconds(st));
                 }
                 out.push(Out::Buffer(s.pad.clone(), buffer));
+                if let Some(st) = stream_time {
+                    Self::fill_sparse_gaps(state, st, out);
+                }
             }
             Item::Seek { table, payload } if !state.pull && state.index.is_none() => {
                 // A push-mode stream that reached its index keeps it for later seeks.
@@ -444,6 +454,29 @@ impl H4mkDemux {
             _ => {}
         }
         Ok(())
+    }
+
+    /// Sparse streams (text, data) that fell more than SPARSE_LAG behind `now` (stream time)
+    /// get a GAP event up to it, so elements waiting on every pad keep going.
+    fn fill_sparse_gaps(state: &mut State, now: u64, out: &mut Vec<Out>) {
+        for s in state
+            .streams
+            .iter_mut()
+            .filter(|s| matches!(s.track.kind, TrackKind::Text | TrackKind::Data))
+        {
+            let from = s
+                .served_until
+                .unwrap_or_else(|| state.segment.start().map_or(0, |t| t.nseconds()));
+            if now > from + SPARSE_LAG {
+                let raw = s.track.block_time(from);
+                let gap = gst::event::Gap::builder(gst::ClockTime::from_nseconds(raw))
+                    .duration(gst::ClockTime::from_nseconds(now - from))
+                    .seqnum(state.segment_seqnum)
+                    .build();
+                out.push(Out::Event(s.pad.clone(), gap));
+                s.served_until = Some(now);
+            }
+        }
     }
 
     fn handle_damage(
@@ -865,6 +898,7 @@ impl H4mkDemux {
             s.discont = true;
             s.past_stop = false;
             s.need_keyframe = true;
+            s.served_until = None;
         }
     }
 
