@@ -7,8 +7,8 @@ use std::io::{self, Read};
 
 use crate::format::block::BlockHeader;
 use crate::format::chunk::{
-    CHUNK_HEADER_LEN, ChunkHeader, MAX_PAYLOAD, TAG_HEADER, TAG_META, TAG_SAFE, TAG_TAIL, TAG_VERI,
-    chunk_crc, crc_matches, is_block_tag, tag_name,
+    CHUNK_HEADER_LEN, ChunkHeader, MAX_PAYLOAD, TAG_HEADER, TAG_META, TAG_SAFE, TAG_VERI,
+    chunk_crc, is_block_tag, tag_name,
 };
 use crate::format::error::{Code, Error, Result};
 use crate::format::header::{FileHeader, HEADER_CHUNK_LEN};
@@ -145,23 +145,9 @@ impl<S: ReadAt> Reader<S> {
         self.src
             .read_exact_at(at, &mut b)
             .map_err(io_at(at, "reading TAIL"))?;
-        if b[0..4] != TAG_TAIL || !crc_matches(&b) {
+        let Some(tail) = Tail::check(&b, self.len).map_err(|e| e.with_offset(at))? else {
             return Ok(None);
-        }
-        let tail = Tail::decode(&b[CHUNK_HEADER_LEN..]).map_err(|e| e.with_offset(at))?;
-        if tail.file_len != self.len
-            || tail.seek_offset >= tail.veri_offset
-            || tail.veri_offset >= at
-        {
-            return Err(Error::new(
-                Code::TailMismatch,
-                format!(
-                    "TAIL says the file is {} bytes with SEEK at {} and VERI at {}, but it is {} bytes",
-                    tail.file_len, tail.seek_offset, tail.veri_offset, self.len
-                ),
-            )
-            .with_offset(at));
-        }
+        };
         let table = SeekTable::read(&mut self.src, tail.seek_offset)
             .map_err(|e| e.with_offset(tail.seek_offset))?;
         Ok(Some((tail, table)))

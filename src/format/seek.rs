@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::format::chunk::{CHUNK_HEADER_LEN, ChunkHeader, PayloadReader, TAG_SEEK, encode_chunk};
+use crate::format::chunk::{
+    CHUNK_HEADER_LEN, ChunkHeader, PayloadReader, TAG_SEEK, crc_matches, encode_chunk,
+};
 use crate::format::error::{Code, Error, Result};
 use crate::format::source::ReadAt;
 
@@ -219,6 +221,25 @@ impl SeekTable {
         let entries_at = chunk_offset + hdr.len() as u64 + dir_len;
         let entry_bytes = u64::from(ch.size) - SEEK_FIXED_LEN as u64 - dir_len;
         Self::from_parts(&dir, track_count, entries_at, entry_bytes)
+    }
+
+    /// Checks a whole SEEK chunk held in memory (tag, length, CRC) and decodes it; returns the
+    /// table and the payload its entries are read from.
+    pub fn from_chunk(chunk: &[u8]) -> Result<(Self, Vec<u8>)> {
+        let intact = chunk.len() >= CHUNK_HEADER_LEN
+            && chunk[0..4] == TAG_SEEK
+            && ChunkHeader::parse(chunk[..CHUNK_HEADER_LEN].try_into().expect("12 bytes"))
+                .chunk_len()
+                == chunk.len() as u64
+            && crc_matches(chunk);
+        if !intact {
+            return Err(Error::new(
+                Code::TailMismatch,
+                "TAIL does not point at an intact SEEK chunk",
+            ));
+        }
+        let payload = chunk[CHUNK_HEADER_LEN..].to_vec();
+        Ok((Self::from_payload(&payload)?, payload))
     }
 
     /// Decodes a whole SEEK payload held in memory; entries are then read from `payload`

@@ -745,12 +745,7 @@ impl H4mkDemux {
             .pull_range(from, len)
             .map_err(|e| format!("{e:?}"))?;
         let map = b.map_readable().map_err(|_| "unreadable")?;
-        if map.len() < CHUNK_HEADER_LEN || map[0..4] != *b"SEEK" || !crc_matches(&map) {
-            return Err("TAIL does not point at an intact SEEK chunk".into());
-        }
-        let entries = map[CHUNK_HEADER_LEN..].to_vec();
-        let table = SeekTable::from_payload(&entries).map_err(|e| e.to_string())?;
-        Ok((table, entries))
+        SeekTable::from_chunk(&map).map_err(|e| e.to_string())
     }
 
     fn loop_fn(&self) {
@@ -970,28 +965,12 @@ impl H4mkDemux {
             .peer_query_duration::<gst::format::Bytes>()
             .ok_or("upstream does not report its size")?;
         let tail_bytes = self.fetch(*len - TAIL_CHUNK_LEN, TAIL_CHUNK_LEN as usize, seqnum)?;
-        if tail_bytes[0..4] != *b"TAIL" || !crate::format::chunk::crc_matches(&tail_bytes) {
-            return Err("the file has no TAIL: it was cut short or not finished".into());
-        }
-        let tail = Tail::decode(&tail_bytes[CHUNK_HEADER_LEN..]).map_err(|e| e.to_string())?;
-        if tail.file_len != *len || tail.seek_offset >= tail.veri_offset {
-            return Err("TAIL does not match the file".into());
-        }
+        let tail = Tail::check(&tail_bytes, *len)
+            .map_err(|e| e.to_string())?
+            .ok_or("the file has no TAIL: it was cut short or not finished")?;
         let seek_len = (tail.veri_offset - tail.seek_offset) as usize;
         let chunk = self.fetch(tail.seek_offset, seek_len, seqnum)?;
-        let h = ChunkHeader::parse(
-            chunk[..CHUNK_HEADER_LEN]
-                .try_into()
-                .map_err(|_| "short SEEK")?,
-        );
-        if h.tag != *b"SEEK"
-            || h.chunk_len() as usize != chunk.len()
-            || !crate::format::chunk::crc_matches(&chunk)
-        {
-            return Err("TAIL does not point at a valid SEEK chunk".into());
-        }
-        let payload = chunk[CHUNK_HEADER_LEN..].to_vec();
-        let table = SeekTable::from_payload(&payload).map_err(|e| e.to_string())?;
+        let (table, payload) = SeekTable::from_chunk(&chunk).map_err(|e| e.to_string())?;
         let mut state = self.lock();
         if let Some(meta) = &state.meta {
             state.duration = Self::duration_of(meta, &table);
