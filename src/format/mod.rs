@@ -13,6 +13,7 @@ pub mod reader;
 pub mod repair;
 pub mod scan;
 pub mod seek;
+pub mod seek_plan;
 pub mod source;
 pub mod tail;
 pub mod verify;

@@ -22,6 +22,7 @@ use crate::format::meta::{Meta, Track, TrackKind};
 use crate::format::reader::Reader;
 use crate::format::scan::{Damage, RawChunk, Scanner, Step};
 use crate::format::seek::{SeekHit, SeekTable, Snap};
+use crate::format::seek_plan::{self, Landing};
 use crate::format::tail::{TAIL_CHUNK_LEN, Tail};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -63,19 +64,23 @@ enum Index {
 }
 
 impl Index {
-    fn find(&mut self, track: u32, time: u64, snap: Snap) -> Result<Option<SeekHit>, String> {
-        let r = match self {
+    fn find(
+        &mut self,
+        track: u32,
+        time: u64,
+        snap: Snap,
+    ) -> crate::format::Result<Option<SeekHit>> {
+        match self {
             Index::File(reader) => reader.keyframe_by_block_time(Some(track), time, snap),
             Index::Memory { table, entries } => {
                 table.find_in_track(&mut entries.as_slice(), track, time, snap)
             }
-        };
-        r.map_err(|e| e.to_string())
+        }
     }
 
-    fn table(&mut self) -> Result<&SeekTable, String> {
+    fn table(&mut self) -> crate::format::Result<&SeekTable> {
         match self {
-            Index::File(reader) => reader.seek_table().map_err(|e| e.to_string()),
+            Index::File(reader) => reader.seek_table(),
             Index::Memory { table, .. } => Ok(table),
         }
     }
@@ -804,62 +809,32 @@ impl H4mkDemux {
             .clone()
             .ok_or("the file header has not been read yet")?;
         let index = state.index.as_mut().ok_or("no index")?;
-        let table = index.table()?.clone();
+        let table = index.table().map_err(|e| e.to_string())?.clone();
         let target = segment.start().unwrap_or(gst::ClockTime::ZERO).nseconds();
-        let with_entries = |k: TrackKind| {
-            meta.tracks
-                .iter()
-                .find(|t| t.kind == k && table.summary(t.id).is_some_and(|s| s.entry_count > 0))
-        };
-        let reference = with_entries(TrackKind::Video).or_else(|| {
-            meta.tracks
-                .iter()
-                .find(|t| table.summary(t.id).is_some_and(|s| s.entry_count > 0))
-        });
-        let Some(reference) = reference else {
-            return Err("the index holds no keyframes".into());
-        };
         let key_unit = flags.contains(gst::SeekFlags::KEY_UNIT);
-        let raw = reference.block_time(target);
-        let before = index.find(reference.id, raw, Snap::Before)?;
-        let after = index.find(reference.id, raw, Snap::After)?;
-        let hit = if key_unit && flags.contains(gst::SeekFlags::SNAP_NEAREST) {
-            match (before, after) {
-                (Some(b), Some(a)) => Some(if raw - b.entry.time <= a.entry.time - raw {
-                    b
-                } else {
-                    a
-                }),
-                (b, a) => b.or(a),
-            }
+        let landing = if key_unit && flags.contains(gst::SeekFlags::SNAP_NEAREST) {
+            Landing::Nearest
         } else if key_unit && flags.contains(gst::SeekFlags::SNAP_AFTER) {
-            after.or(before)
+            Landing::After
         } else {
-            before.or(after)
+            Landing::Before
         };
-        let hit = hit.ok_or("no keyframe found")?;
-        let keyframe = reference.stream_time(hit.entry.time);
+        let p = seek_plan::plan(&meta, &table, target, landing, |t, time, snap| {
+            index.find(t, time, snap)
+        })
+        .map_err(|e| e.to_string())?;
+        let (keyframe, offset) = (p.keyframe, p.offset);
         if key_unit {
             let k = gst::ClockTime::from_nseconds(keyframe);
             segment.set_start(k);
             segment.set_time(k);
             segment.set_position(k);
         }
-        // Every other audio/video track must be able to start decoding too.
-        let mut offset = hit.entry.offset;
-        let read_from = keyframe;
-        for t in meta.tracks.iter().filter(|t| {
-            t.id != reference.id && matches!(t.kind, TrackKind::Video | TrackKind::Audio)
-        }) {
-            if let Some(h) = index.find(t.id, t.block_time(read_from), Snap::Before)? {
-                offset = offset.min(h.entry.offset);
-            }
-        }
         gst::debug!(
             CAT,
             imp = self,
             "seek to {target} ns: keyframe of track {} at {keyframe} ns, reading from offset {offset}",
-            reference.id
+            p.track
         );
         Ok((segment, offset))
     }
