@@ -108,8 +108,16 @@ fn merge(into: &mut Option<gst::TagList>, new: &gst::TagListRef, mode: gst::TagM
 }
 
 impl H4mkMux {
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().expect("state lock")
+    }
+
+    fn settings(&self) -> Settings {
+        *self.settings.lock().expect("settings lock")
+    }
+
     fn meta(&self, state: &State) -> Meta {
-        let settings = *self.settings.lock().unwrap();
+        let settings = self.settings();
         Meta {
             writer: WriterIdentity::this_build(),
             checkpoint: CheckpointPolicy {
@@ -329,14 +337,16 @@ impl ObjectImpl for H4mkMux {
 
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
         if pspec.name() == "checkpoint-interval" {
-            self.settings.lock().unwrap().checkpoint_interval =
-                value.get().expect("type checked upstream");
+            self.settings
+                .lock()
+                .expect("settings lock")
+                .checkpoint_interval = value.get().expect("type checked upstream");
         }
     }
 
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
         match pspec.name() {
-            "checkpoint-interval" => self.settings.lock().unwrap().checkpoint_interval.to_value(),
+            "checkpoint-interval" => self.settings().checkpoint_interval.to_value(),
             _ => unreachable!("only registered properties are asked for"),
         }
     }
@@ -392,7 +402,7 @@ impl ElementImpl for H4mkMux {
         name: Option<&str>,
         caps: Option<&gst::Caps>,
     ) -> Option<gst::Pad> {
-        if self.state.lock().unwrap().writer.is_some() {
+        if self.state().writer.is_some() {
             let what = name.map_or_else(|| templ.name_template().to_string(), str::to_string);
             gst::element_imp_error!(
                 self,
@@ -412,14 +422,14 @@ impl TagSetterImpl for H4mkMux {}
 
 impl AggregatorImpl for H4mkMux {
     fn start(&self) -> Result<(), gst::ErrorMessage> {
-        *self.state.lock().unwrap() = State::default();
+        *self.state() = State::default();
         self.obj()
             .update_segment(&gst::FormattedSegment::<gst::format::Bytes>::new());
         self.parent_start()
     }
 
     fn stop(&self) -> Result<(), gst::ErrorMessage> {
-        *self.state.lock().unwrap() = State::default();
+        *self.state() = State::default();
         self.parent_stop()
     }
 
@@ -432,7 +442,7 @@ impl AggregatorImpl for H4mkMux {
         match event.view() {
             EventView::Caps(c) => {
                 let caps = c.caps_owned();
-                let mut state = self.state.lock().unwrap();
+                let mut state = self.state();
                 gst::debug!(CAT, obj = pad, "caps {caps}");
                 if state.writer.is_none() {
                     let name = pad.name().to_string();
@@ -474,7 +484,7 @@ impl AggregatorImpl for H4mkMux {
             EventView::Tag(t) => {
                 let tags = t.tag();
                 gst::debug!(CAT, obj = pad, "{:?} tags {tags}", tags.scope());
-                let mut state = self.state.lock().unwrap();
+                let mut state = self.state();
                 if tags.scope() == gst::TagScope::Global {
                     merge(&mut state.global_tags, tags, gst::TagMergeMode::Replace);
                 } else if let Some(s) = state.streams.iter_mut().find(|s| s.pad == *pad) {
@@ -513,7 +523,7 @@ impl AggregatorImpl for H4mkMux {
     }
 
     fn aggregate(&self, _timeout: bool) -> Result<gst::FlowSuccess, gst::FlowError> {
-        let mut state = self.state.lock().unwrap();
+        let mut state = self.state();
         if let Some((kind, msg)) = state.pending_error.take() {
             drop(state);
             gst::element_imp_error!(self, kind, ("{}", msg));
