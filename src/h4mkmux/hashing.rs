@@ -1,8 +1,11 @@
-//! Merkle leaf hashing on worker threads, so that muxing is not bound to one core's SHA-256
-//! speed. Jobs hold references to the input buffers, not copies.
+//! Merkle leaf hashing off the streaming thread, so that muxing is not bound to one core's
+//! SHA-256 speed. Jobs hold references to the input buffers, not copies. When every worker is
+//! busy the submitting thread hashes the block itself instead of queueing it: it would
+//! otherwise sit idle waiting for input while the backlog grows, and fewer threads fighting
+//! over the cores means fewer context switches.
 
-use std::sync::mpsc::{Receiver, Sender, channel};
-use std::sync::{Arc, Mutex};
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
 use crate::format::merkle::{Hash, leaf_hash};
@@ -14,96 +17,162 @@ struct Job {
     payload: Option<gst::Buffer>,
 }
 
+impl Job {
+    /// The leaf hash; `None` if the payload cannot be mapped.
+    fn run(&self) -> Option<(u64, Hash)> {
+        let hash = match &self.payload {
+            Some(p) => leaf_hash(&[&self.head, &p.map_readable().ok()?]),
+            None => leaf_hash(&[&self.head]),
+        };
+        Some((self.leaf, hash))
+    }
+}
+
+#[derive(Default)]
+struct Shared {
+    queue: VecDeque<Job>,
+    done: Vec<(u64, Hash)>,
+    idle: usize,
+    failed: bool,
+    closing: bool,
+    /// The owner is blocked in `wait_all`.
+    draining: bool,
+}
+
+#[derive(Default)]
+struct Sync {
+    shared: Mutex<Shared>,
+    /// Signalled when a job is queued or the pool closes.
+    work: Condvar,
+    /// Signalled when a job finishes.
+    finished: Condvar,
+}
+
+impl Sync {
+    fn lock(&self) -> MutexGuard<'_, Shared> {
+        self.shared.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
 pub struct HashPool {
-    jobs: Option<Sender<Job>>,
-    results: Receiver<(u64, Hash)>,
+    sync: Arc<Sync>,
     workers: Vec<JoinHandle<()>>,
     outstanding: usize,
 }
 
 impl HashPool {
+    /// A pool of `threads` workers (at least one).
     pub fn new(threads: usize) -> Self {
-        let (jobs, job_rx) = channel::<Job>();
-        let (result_tx, results) = channel();
-        let job_rx = Arc::new(Mutex::new(job_rx));
+        let sync = Arc::new(Sync::default());
         let workers = (0..threads.max(1))
             .map(|i| {
-                let rx = job_rx.clone();
-                let tx = result_tx.clone();
+                let sync = sync.clone();
                 std::thread::Builder::new()
                     .name(format!("h4mkmux-hash-{i}"))
-                    .spawn(move || {
-                        loop {
-                            let job = match rx.lock() {
-                                Ok(rx) => rx.recv(),
-                                Err(_) => return,
-                            };
-                            let Ok(job) = job else { return };
-                            let hash = match &job.payload {
-                                Some(p) => match p.map_readable() {
-                                    Ok(map) => leaf_hash(&[&job.head, &map]),
-                                    Err(_) => return,
-                                },
-                                None => leaf_hash(&[&job.head]),
-                            };
-                            if tx.send((job.leaf, hash)).is_err() {
-                                return;
-                            }
-                        }
-                    })
+                    .spawn(move || work(&sync))
                     .expect("spawning a hash thread")
             })
             .collect();
         HashPool {
-            jobs: Some(jobs),
-            results,
+            sync,
             workers,
             outstanding: 0,
         }
     }
 
-    /// Queues the leaf hash of `head` followed by `payload`'s bytes.
+    /// Hashes `head` followed by `payload`'s bytes: on an idle worker, or here if none is idle.
     pub fn submit(&mut self, leaf: u64, head: [u8; BLOCK_HEAD_LEN], payload: Option<gst::Buffer>) {
-        if let Some(jobs) = &self.jobs
-            && jobs
-                .send(Job {
-                    leaf,
-                    head,
-                    payload,
-                })
-                .is_ok()
-        {
-            self.outstanding += 1;
+        let job = Job {
+            leaf,
+            head,
+            payload,
+        };
+        let mut shared = self.sync.lock();
+        if shared.idle > shared.queue.len() {
+            shared.queue.push_back(job);
+            drop(shared);
+            self.sync.work.notify_one();
+        } else {
+            drop(shared);
+            let result = job.run();
+            let mut shared = self.sync.lock();
+            match result {
+                Some(r) => shared.done.push(r),
+                None => shared.failed = true,
+            }
         }
+        self.outstanding += 1;
     }
 
-    /// The hashes finished so far, without waiting.
-    pub fn ready(&mut self) -> Vec<(u64, Hash)> {
-        let done: Vec<_> = self.results.try_iter().collect();
+    /// The hashes finished so far, without waiting; `None` if one could not be computed.
+    pub fn ready(&mut self) -> Option<Vec<(u64, Hash)>> {
+        let mut shared = self.sync.lock();
+        if shared.failed {
+            return None;
+        }
+        let done = std::mem::take(&mut shared.done);
         self.outstanding -= done.len();
-        done
+        Some(done)
     }
 
-    /// Every outstanding hash; `None` if a worker died.
+    /// Every outstanding hash; `None` if one could not be computed.
     pub fn wait_all(&mut self) -> Option<Vec<(u64, Hash)>> {
-        let mut done = Vec::with_capacity(self.outstanding);
-        while self.outstanding > 0 {
-            done.push(self.results.recv().ok()?);
-            self.outstanding -= 1;
+        let mut all = Vec::with_capacity(self.outstanding);
+        let mut shared = self.sync.lock();
+        loop {
+            if shared.failed {
+                return None;
+            }
+            self.outstanding -= shared.done.len();
+            all.append(&mut shared.done);
+            if self.outstanding == 0 {
+                return Some(all);
+            }
+            shared.draining = true;
+            shared = self
+                .sync
+                .finished
+                .wait(shared)
+                .unwrap_or_else(|e| e.into_inner());
+            shared.draining = false;
         }
-        Some(done)
+    }
+}
+
+fn work(sync: &Sync) {
+    let mut shared = sync.lock();
+    loop {
+        if let Some(job) = shared.queue.pop_front() {
+            drop(shared);
+            let result = job.run();
+            drop(job);
+            shared = sync.lock();
+            match result {
+                Some(r) => shared.done.push(r),
+                None => shared.failed = true,
+            }
+            if shared.draining {
+                sync.finished.notify_one();
+            }
+        } else if shared.closing {
+            return;
+        } else {
+            shared.idle += 1;
+            shared = sync.work.wait(shared).unwrap_or_else(|e| e.into_inner());
+            shared.idle -= 1;
+        }
     }
 }
 
 impl Drop for HashPool {
     fn drop(&mut self) {
-        self.jobs = None;
+        self.sync.lock().closing = true;
+        self.sync.work.notify_all();
         for w in self.workers.drain(..) {
             let _ = w.join();
         }
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,7 +189,7 @@ mod tests {
             let payload = (!data.is_empty()).then(|| gst::Buffer::from_slice(data));
             pool.submit(i, head, payload);
         }
-        let mut got = pool.ready();
+        let mut got = pool.ready().unwrap();
         got.extend(pool.wait_all().unwrap());
         got.sort();
         assert_eq!(got, want);

@@ -207,7 +207,8 @@ impl H4mkMux {
             gst::FlowError::Error
         })?;
         state.writer = Some(writer);
-        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        // The aggregator thread hashes too whenever every worker is busy.
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1));
         state.hashes = Some(HashPool::new(threads));
         state.meta_dirty = false;
         Ok(())
@@ -224,7 +225,7 @@ impl H4mkMux {
         let pool = state.hashes.as_mut().expect("started");
         let done = pool
             .wait_all()
-            .ok_or_else(|| self.mux_error("a hashing thread stopped".into()))?;
+            .ok_or_else(|| self.mux_error("a block could not be hashed".into()))?;
         self.supply_leaves(state, done)
     }
 
@@ -595,7 +596,9 @@ impl AggregatorImpl for H4mkMux {
                 }
                 let pool = state.hashes.as_mut().expect("started");
                 pool.submit(placement.leaf, head, payload);
-                let done = pool.ready();
+                let done = pool
+                    .ready()
+                    .ok_or_else(|| self.mux_error("a block could not be hashed".into()))?;
                 self.supply_leaves(&mut state, done)?;
                 if state.writer.as_ref().expect("started").checkpoint_due() {
                     self.drain_hashes(&mut state)?;
