@@ -5,7 +5,9 @@
 //! and the typefinder.
 
 pub mod convert;
+pub mod fft;
 pub mod format;
+pub mod h4fftfilter;
 pub mod h4mkdemux;
 pub mod h4mkmux;
 pub mod typefind;
@@ -15,6 +17,7 @@ use gst::glib;
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     h4mkmux::register(plugin)?;
     h4mkdemux::register(plugin)?;
+    h4fftfilter::register(plugin)?;
     typefind::register(plugin)?;
     Ok(())
 }

@@ -1,0 +1,266 @@
+//! One frame of samples in, its strongest spectral peaks out: window, FFT, power spectrum,
+//! local maxima above a floor, the top K by magnitude (ties broken by the lower bin), and a
+//! sub-bin frequency for each by parabolic interpolation on the log magnitude.
+
+use std::sync::Arc;
+
+use rustfft::num_complex::Complex32;
+use rustfft::{Fft, FftPlannerScalar};
+
+use super::window::Window;
+use super::{Error, Peak};
+
+/// Shortest and longest frames accepted.
+pub const MIN_FRAME: usize = 16;
+pub const MAX_FRAME: usize = 65536;
+
+pub struct Analyzer {
+    window: Vec<f32>,
+    fft: Arc<dyn Fft<f32>>,
+    buf: Vec<Complex32>,
+    scratch: Vec<Complex32>,
+    power: Vec<f32>,
+    candidates: Vec<u32>,
+    /// Power of a bin to dB relative to a full-scale sine: 10*log10(power) + this.
+    db_offset: f32,
+    /// Width of a bin in Hz.
+    bin_hz: f32,
+}
+
+impl Analyzer {
+    /// An analyser of `frame_size` samples (a power of two in `MIN_FRAME..=MAX_FRAME`) of
+    /// audio sampled at `rate` Hz.
+    pub fn new(frame_size: usize, window: Window, rate: u32) -> Result<Self, Error> {
+        if !frame_size.is_power_of_two() || !(MIN_FRAME..=MAX_FRAME).contains(&frame_size) {
+            return Err(Error::FrameSize(frame_size));
+        }
+        // The scalar planner: the same bits on every CPU, so tokens are reproducible across
+        // machines, and still a few microseconds per 2048-point frame.
+        let fft = FftPlannerScalar::new().plan_fft_forward(frame_size);
+        let window = window.coefficients(frame_size);
+        let sum: f64 = window.iter().map(|&w| f64::from(w)).sum();
+        // A sine of amplitude A peaks at |X| = A * sum / 2.
+        let db_offset = (20.0 * (2.0 / sum).log10()) as f32;
+        Ok(Analyzer {
+            fft: fft.clone(),
+            buf: vec![Complex32::default(); frame_size],
+            scratch: vec![Complex32::default(); fft.get_inplace_scratch_len()],
+            power: vec![0.0; frame_size / 2 + 1],
+            candidates: Vec::new(),
+            window,
+            db_offset,
+            bin_hz: rate as f32 / frame_size as f32,
+        })
+    }
+
+    pub fn frame_size(&self) -> usize {
+        self.window.len()
+    }
+
+    /// Number of frequency bins: frame_size / 2 + 1.
+    pub fn bins(&self) -> usize {
+        self.power.len()
+    }
+
+    /// Analyses one frame: `frame_size` samples taken from `samples` at `offset`, `offset +
+    /// stride`, … (an interleaved channel, or a plain slice with stride 1). Writes at most
+    /// `top_k` peaks at or above `floor_db` to `out`, strongest first.
+    pub fn analyze(
+        &mut self,
+        samples: &[f32],
+        stride: usize,
+        offset: usize,
+        top_k: usize,
+        floor_db: f32,
+        out: &mut Vec<Peak>,
+    ) {
+        out.clear();
+        let n = self.frame_size();
+        let frame = samples[offset..].iter().step_by(stride.max(1)).take(n);
+        for ((b, &s), &w) in self.buf.iter_mut().zip(frame).zip(&self.window) {
+            *b = Complex32::new(s * w, 0.0);
+        }
+        self.fft
+            .process_with_scratch(&mut self.buf, &mut self.scratch);
+        for (p, c) in self.power.iter_mut().zip(&self.buf) {
+            *p = c.norm_sqr();
+        }
+        let floor = 10f32.powf((floor_db - self.db_offset) / 10.0);
+        strongest_peaks(&self.power, floor, top_k, &mut self.candidates);
+        let p = &self.power;
+        for &bin in &self.candidates {
+            let (delta, peak_ln) = interpolate(p, bin as usize);
+            out.push(Peak {
+                bin,
+                frequency: (bin as f32 + delta) * self.bin_hz,
+                magnitude: peak_ln * (10.0 / std::f32::consts::LN_10) + self.db_offset,
+            });
+        }
+    }
+}
+
+/// The bins of the `top_k` strongest local maxima of `p` at or above `floor`, strongest first,
+/// ties broken by the lower bin.
+fn strongest_peaks(p: &[f32], floor: f32, top_k: usize, out: &mut Vec<u32>) {
+    out.clear();
+    let last = p.len() - 1;
+    for k in 0..=last {
+        let left = if k == 0 { f32::NEG_INFINITY } else { p[k - 1] };
+        let right = if k == last {
+            f32::NEG_INFINITY
+        } else {
+            p[k + 1]
+        };
+        if p[k] > left && p[k] >= right && p[k] >= floor {
+            out.push(k as u32);
+        }
+    }
+    let order = |a: &u32, b: &u32| p[*b as usize].total_cmp(&p[*a as usize]).then(a.cmp(b));
+    let k = top_k.min(out.len());
+    if k == 0 {
+        out.clear();
+        return;
+    }
+    if k < out.len() {
+        out.select_nth_unstable_by(k - 1, order);
+        out.truncate(k);
+    }
+    out.sort_unstable_by(order);
+}
+
+/// Offset of the true peak from bin `k` (in bins, within ±0.5) and the natural log of its
+/// power, from the parabola through the log powers of `k` and its neighbours.
+fn interpolate(p: &[f32], k: usize) -> (f32, f32) {
+    const TINY: f32 = 1e-30;
+    let ln = |x: f32| x.max(TINY).ln();
+    let b = ln(p[k]);
+    if k == 0 || k + 1 == p.len() {
+        return (0.0, b);
+    }
+    let (a, c) = (ln(p[k - 1]), ln(p[k + 1]));
+    let denom = a - 2.0 * b + c;
+    if denom >= 0.0 {
+        return (0.0, b);
+    }
+    let delta = (0.5 * (a - c) / denom).clamp(-0.5, 0.5);
+    (delta, b - 0.25 * (a - c) * delta)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sine(freq: f64, amp: f64, rate: u32, n: usize, phase: f64) -> Vec<f32> {
+        (0..n)
+            .map(|i| {
+                (amp * (2.0 * std::f64::consts::PI * freq * i as f64 / f64::from(rate) + phase)
+                    .sin()) as f32
+            })
+            .collect()
+    }
+
+    fn top(a: &mut Analyzer, s: &[f32], k: usize) -> Vec<Peak> {
+        let mut out = Vec::new();
+        a.analyze(s, 1, 0, k, -120.0, &mut out);
+        out
+    }
+
+    #[test]
+    fn rejects_bad_sizes() {
+        for n in [0, 8, 1000, 2047, 131072] {
+            assert!(matches!(
+                Analyzer::new(n, Window::Hann, 48000),
+                Err(Error::FrameSize(m)) if m == n
+            ));
+        }
+        assert_eq!(
+            Analyzer::new(2048, Window::Hann, 48000).unwrap().bins(),
+            1025
+        );
+    }
+
+    #[test]
+    fn sub_bin_frequency_for_every_window() {
+        // Sweep a tone across one bin: the interpolated frequency stays within 2% of a bin
+        // (the bin here is 23.4 Hz).
+        let rate = 48000;
+        for w in [Window::Hann, Window::Hamming, Window::BlackmanHarris] {
+            let mut a = Analyzer::new(2048, w, 48000).unwrap();
+            let mut worst: f64 = 0.0;
+            for step in 0..40 {
+                let f = 1000.0 + f64::from(step) * 23.4375 / 40.0;
+                let p = top(&mut a, &sine(f, 0.5, rate, 2048, 0.3), 1)[0];
+                worst = worst.max((f64::from(p.frequency) - f).abs());
+                assert!((p.magnitude - (-6.02)).abs() < 1.5, "{w:?} {f}: {p:?}");
+            }
+            // Measured: 0.38 Hz (Hann), 0.37 Hz (Hamming), 0.07 Hz (Blackman-Harris).
+            assert!(worst < 0.5, "{w:?}: worst error {worst} Hz");
+        }
+    }
+
+    #[test]
+    fn full_scale_sine_is_near_0_db() {
+        let mut a = Analyzer::new(4096, Window::BlackmanHarris, 48000).unwrap();
+        let p = top(&mut a, &sine(3000.0, 1.0, 48000, 4096, 0.0), 1)[0];
+        assert!(p.magnitude.abs() < 0.1, "{p:?}");
+    }
+
+    #[test]
+    fn peaks_are_ordered_and_ties_go_to_the_lower_bin() {
+        let p = [9.0, 1.0, 5.0, 1.0, 7.0, 7.0, 1.0, 5.0, 2.0, 3.0];
+        let mut out = Vec::new();
+        strongest_peaks(&p, 0.0, 10, &mut out);
+        // A plateau counts once, at its first bin; the edges count with one neighbour.
+        assert_eq!(out, vec![0, 4, 2, 7, 9]);
+        strongest_peaks(&p, 0.0, 3, &mut out);
+        assert_eq!(out, vec![0, 4, 2]);
+        strongest_peaks(&p, 5.0, 10, &mut out);
+        assert_eq!(out, vec![0, 4, 2, 7]);
+        strongest_peaks(&p, 100.0, 10, &mut out);
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn two_tones_and_a_floor() {
+        let rate = 48000;
+        let mut s = sine(440.0, 0.5, rate, 4096, 0.0);
+        for (v, w) in s.iter_mut().zip(sine(2500.0, 0.1, rate, 4096, 1.0)) {
+            *v += w;
+        }
+        let mut a = Analyzer::new(4096, Window::BlackmanHarris, 48000).unwrap();
+        let peaks = top(&mut a, &s, 2);
+        assert!((peaks[0].frequency - 440.0).abs() < 0.5, "{peaks:?}");
+        assert!((peaks[1].frequency - 2500.0).abs() < 0.5, "{peaks:?}");
+        assert!((peaks[0].magnitude + 6.02).abs() < 0.2 && (peaks[1].magnitude + 20.0).abs() < 0.2);
+        let mut out = Vec::new();
+        a.analyze(&s, 1, 0, 8, -12.0, &mut out);
+        assert_eq!(out.len(), 1);
+    }
+
+    #[test]
+    fn silence_has_no_peaks_and_stride_reads_one_channel() {
+        let mut a = Analyzer::new(256, Window::Hann, 8000).unwrap();
+        assert!(top(&mut a, &[0.0; 256], 4).is_empty());
+        // Interleaved stereo: left silent, right a tone.
+        let tone = sine(1000.0, 0.5, 8000, 256, 0.0);
+        let mut stereo = vec![0f32; 512];
+        for (i, v) in tone.iter().enumerate() {
+            stereo[2 * i + 1] = *v;
+        }
+        let mut out = Vec::new();
+        a.analyze(&stereo, 2, 0, 4, -60.0, &mut out);
+        assert!(out.is_empty());
+        a.analyze(&stereo, 2, 1, 4, -60.0, &mut out);
+        assert_eq!(out[0].bin, 32);
+    }
+
+    #[test]
+    fn same_input_same_bits() {
+        let s = sine(441.3, 0.3, 44100, 2048, 1.0);
+        let mut a = Analyzer::new(2048, Window::Hann, 48000).unwrap();
+        let mut b = Analyzer::new(2048, Window::Hann, 48000).unwrap();
+        let x = top(&mut a, &s, 32);
+        assert_eq!(x, top(&mut a, &s, 32));
+        assert_eq!(x, top(&mut b, &s, 32));
+    }
+}
