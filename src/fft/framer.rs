@@ -48,6 +48,11 @@ impl Framer {
         *self = Framer::new(self.size, self.hop, self.width);
     }
 
+    /// Index of the first sample of the next frame to be handed out.
+    pub fn next_start(&self) -> u64 {
+        self.next_start
+    }
+
     /// Samples fed since the last reset.
     pub fn total(&self) -> u64 {
         self.total

@@ -65,6 +65,9 @@ impl Default for Settings {
 enum Out {
     Message(gst::Structure),
     Tokens(gst::Buffer),
+    /// No token starts in this span: lets a sink on the token branch preroll and a muxer
+    /// move on while frames are still filling.
+    Gap(gst::ClockTime, gst::ClockTime),
 }
 
 /// Analysis of whole frames and their timing, fixed at negotiation.
@@ -81,6 +84,8 @@ struct Tokenizer {
     base: Option<gst::ClockTime>,
     /// The next token buffer is the first after a reset.
     discont: bool,
+    /// Time before which downstream of the tokens pad has everything (tokens or a GAP).
+    announced: Option<gst::ClockTime>,
 }
 
 /// Per-frame choices that may change while playing.
@@ -156,6 +161,23 @@ impl Tokenizer {
         }
     }
 
+    /// After a buffer: tells the token branch that no token starts before the next frame.
+    fn announce(&mut self, next_start: u64, tokens: bool, out: &mut Vec<Out>) {
+        let Some(until) = self.time_of(next_start) else {
+            return;
+        };
+        let from = self.announced.or(self.base).unwrap_or(until);
+        let sent_token = out.iter().any(|o| matches!(o, Out::Tokens(_)));
+        // The first announcement may be empty: a token is stamped with its frame's start
+        // but exists only once the frame is full, and a sink on the token branch must be
+        // able to preroll meanwhile.
+        let first = self.announced.is_none();
+        if tokens && !sent_token && (until > from || first) {
+            out.push(Out::Gap(from, until - from));
+        }
+        self.announced = Some(until.max(from));
+    }
+
     fn message(
         &self,
         channel: u16,
@@ -210,6 +232,7 @@ impl State {
         self.framer.reset();
         self.tokenizer.base = None;
         self.tokenizer.discont = true;
+        self.tokenizer.announced = None;
     }
 }
 
@@ -271,6 +294,10 @@ impl H4FftFilter {
                         gst::debug!(CAT, imp = self, "tokens pad: {e:?}");
                     }
                 }
+                Out::Gap(ts, duration) => {
+                    self.tokens
+                        .push_event(gst::event::Gap::builder(ts).duration(duration).build());
+                }
             }
         }
         Ok(())
@@ -291,6 +318,7 @@ impl H4FftFilter {
             framer.finish(|f| tokenizer.frame(f, emit, out));
             tokenizer.base = None;
             tokenizer.discont = true;
+            tokenizer.announced = None;
             Ok(())
         });
         if res.is_err() {
@@ -584,6 +612,7 @@ impl BaseTransformImpl for H4FftFilter {
                 framer, tokenizer, ..
             } = state;
             while framer.next_frame(|f| tokenizer.frame(f, emit, out)) {}
+            tokenizer.announce(framer.next_start(), emit.tokens, out);
             Ok(())
         })?;
         Ok(gst::FlowSuccess::Ok)
@@ -651,6 +680,7 @@ impl AudioFilterImpl for H4FftFilter {
                 per_channel: s.per_channel,
                 base: None,
                 discont: true,
+                announced: None,
             },
         });
         self.tokens.push_event(gst::event::Caps::new(&caps));

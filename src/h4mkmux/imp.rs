@@ -282,6 +282,15 @@ impl H4mkMux {
     fn next_stream(&self, state: &State) -> Result<Option<usize>, gst::FlowError> {
         let mut best: Option<(usize, Option<gst::Signed<gst::ClockTime>>)> = None;
         for (i, s) in state.streams.iter().enumerate() {
+            // A GAP event reaches us as an empty GAP buffer: it moved time on for the
+            // aggregator and carries no media, so it is not stored.
+            while s
+                .pad
+                .peek_buffer()
+                .is_some_and(|b| b.size() == 0 && b.flags().contains(gst::BufferFlags::GAP))
+            {
+                s.pad.drop_buffer();
+            }
             let Some(buffer) = s.pad.peek_buffer() else {
                 continue;
             };
