@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The demo: installs what is missing and builds; records test video (H.264) and audio (Opus)
-# through h4mkmux, verifies and inspects the file, plays it back through playbin with keyframe
+# The demo: installs what is missing and builds; records test video (H.264), audio (Opus)
+# and the audio's FFT tokens (h4fftfilter) through h4mkmux, verifies and inspects the file, plays it back through playbin with keyframe
 # seeks; then shows the CLI on the same file: a file cut short is verified, repaired and verified.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,11 +16,12 @@ step() { printf '\n== %s\n' "$*"; }
 step "the plugin: elements and typefinder"
 gst-inspect-1.0 h4 | sed -n '/^  h4mk/p;/typefind/p'
 
-step "record 10 s of test video (H.264, 640x360, keyframe every second) and audio (Opus) with h4mkmux"
+step "record 10 s of test video (H.264, 640x360, keyframe every second), audio (Opus) and its FFT tokens with h4mkmux"
 gst-launch-1.0 -q \
   videotestsrc num-buffers=300 pattern=ball ! video/x-raw,width=640,height=360,framerate=30/1 \
   ! x264enc key-int-max=30 bframes=2 speed-preset=veryfast ! h264parse ! queue ! mux.video_0 \
-  audiotestsrc num-buffers=470 wave=ticks ! audio/x-raw,rate=48000 ! opusenc ! queue ! mux.audio_0 \
+  audiotestsrc num-buffers=470 wave=ticks ! audio/x-raw,rate=48000 ! h4fftfilter name=fft post-messages=false top-k=4 \
+  ! queue ! opusenc ! queue ! mux.audio_0 fft.tokens ! queue ! mux.data_0 \
   h4mkmux name=mux ! filesink location="$out/demo.h4mk"
 $h4mk inspect "$out/demo.h4mk"
 

@@ -165,7 +165,9 @@ fn tones_are_found_within_2_hz_where_spectrum_is_bin_accurate() {
 #[test]
 fn two_tones_and_a_tone_in_noise_come_out_in_order() {
     let rate = 48000;
-    let cases: [(&[(f64, f64)], f64, &[f64]); 3] = [
+    // (tones, noise amplitude, expected peaks in order)
+    type Case<'a> = (&'a [(f64, f64)], f64, &'a [f64]);
+    let cases: [Case; 3] = [
         (&[(440.0, 0.5), (3000.0, 0.2)], 0.0, &[440.0, 3000.0]),
         (&[(5000.0, 0.1), (700.0, 0.4)], 0.0, &[700.0, 5000.0]),
         (&[(1000.0, 0.3)], 0.05, &[1000.0]),
@@ -383,13 +385,12 @@ fn tokens_stored_in_h4mk_come_back_byte_identical() {
         ));
         let tokens = watch(&p.by_name("f").unwrap().static_pad("tokens").unwrap());
         run(&p, 30);
-        let t = tokens
+        tokens
             .lock()
             .unwrap()
             .iter()
             .map(|x| x.1.clone())
-            .collect::<Vec<_>>();
-        t
+            .collect::<Vec<_>>()
     };
     let sent = record(&path);
     // 102400 samples, frames of 2048 every 1024: the last complete one ends exactly at the end.

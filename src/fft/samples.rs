@@ -17,37 +17,49 @@ impl SampleFormat {
             SampleFormat::F64le => 8,
         }
     }
-
-    fn read(self, b: &[u8]) -> f32 {
-        match self {
-            SampleFormat::S16le => f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0,
-            SampleFormat::S32le => {
-                (f64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]])) / 2_147_483_648.0) as f32
-            }
-            SampleFormat::F32le => f32::from_le_bytes([b[0], b[1], b[2], b[3]]),
-            SampleFormat::F64le => f64::from_le_bytes(b[..8].try_into().expect("8 bytes")) as f32,
-        }
-    }
 }
 
 /// Converts the complete sample frames of `bytes` (`channels` interleaved samples each) into
 /// `out`: one value per frame (the channels' mean) when `mix`, else `channels` values. `out`
 /// must hold exactly that many values.
 pub fn to_f32(bytes: &[u8], format: SampleFormat, channels: usize, mix: bool, out: &mut [f32]) {
-    let step = format.bytes();
-    let frame_bytes = step * channels;
-    let frames = bytes.chunks_exact(frame_bytes);
-    if mix {
-        debug_assert_eq!(out.len(), bytes.len() / frame_bytes);
-        let scale = 1.0 / channels as f32;
-        for (o, frame) in out.iter_mut().zip(frames) {
-            let sum: f32 = frame.chunks_exact(step).map(|s| format.read(s)).sum();
-            *o = if channels == 1 { sum } else { sum * scale };
+    match format {
+        SampleFormat::S16le => convert::<2>(bytes, channels, mix, out, |b| {
+            f32::from(i16::from_le_bytes(b)) * (1.0 / 32768.0)
+        }),
+        SampleFormat::S32le => convert::<4>(bytes, channels, mix, out, |b| {
+            i32::from_le_bytes(b) as f32 * (1.0 / 2_147_483_648.0)
+        }),
+        SampleFormat::F32le => convert::<4>(bytes, channels, mix, out, f32::from_le_bytes),
+        SampleFormat::F64le => {
+            convert::<8>(bytes, channels, mix, out, |b| f64::from_le_bytes(b) as f32)
+        }
+    }
+}
+
+/// `to_f32` for samples of `W` bytes read by `read` (one monomorphic loop per format).
+fn convert<const W: usize>(
+    bytes: &[u8],
+    channels: usize,
+    mix: bool,
+    out: &mut [f32],
+    read: impl Fn([u8; W]) -> f32,
+) {
+    let sample = |c: &[u8]| read(c.try_into().expect("W bytes"));
+    if !mix || channels == 1 {
+        debug_assert_eq!(out.len(), bytes.len() / W);
+        for (o, c) in out.iter_mut().zip(bytes.chunks_exact(W)) {
+            *o = sample(c);
         }
     } else {
-        debug_assert_eq!(out.len(), bytes.len() / frame_bytes * channels);
-        for (o, s) in out.iter_mut().zip(bytes.chunks_exact(step)) {
-            *o = format.read(s);
+        debug_assert_eq!(out.len(), bytes.len() / (W * channels));
+        let scale = 1.0 / channels as f32;
+        for (o, frame) in out.iter_mut().zip(bytes.chunks_exact(W * channels)) {
+            let mut sum = 0.0;
+            for c in frame.chunks_exact(W) {
+                sum += sample(c);
+            }
+            *o = sum * scale;
         }
     }
 }
