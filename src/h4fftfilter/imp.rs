@@ -422,7 +422,7 @@ impl ObjectImpl for H4FftFilter {
             "threshold" => s.threshold = value.get().expect("type checked upstream"),
             "post-messages" => s.post_messages = value.get().expect("type checked upstream"),
             "per-channel" => s.per_channel = value.get().expect("type checked upstream"),
-            _ => unimplemented!(),
+            other => gst::warning!(CAT, imp = self, "no property {other}"),
         }
         if let Err(e) = self.check_settings(&s) {
             gst::warning!(CAT, imp = self, "{e}: negotiation will fail");
@@ -439,7 +439,7 @@ impl ObjectImpl for H4FftFilter {
             "threshold" => s.threshold.to_value(),
             "post-messages" => s.post_messages.to_value(),
             "per-channel" => s.per_channel.to_value(),
-            _ => unimplemented!(),
+            _ => pspec.default_value().clone(),
         }
     }
 }
