@@ -5,6 +5,7 @@
 //! and the typefinder.
 
 pub mod convert;
+pub mod crypto;
 pub mod fft;
 pub mod format;
 pub mod h4fftfilter;

@@ -1,0 +1,364 @@
+//! Sealing and opening one block: header || ciphertext || tag. The AEAD nonce (and the CTR
+//! counter block) comes from the block index, unique under a per-track key, so any block opens on
+//! its own, with no stored IV.
+
+use aes::Aes256;
+use aes_gcm::aead::AeadInPlace;
+use aes_gcm::{Aes256Gcm, KeyInit, Nonce, Tag};
+use aes_gcm_siv::Aes256GcmSiv;
+use ctr::cipher::{InnerIvInit, StreamCipher, StreamCipherCoreWrapper};
+
+use super::Error;
+use super::header::{BlockFields, HEADER_LEN, MaskHeader};
+use super::key::{KeyId, MasterKey};
+use super::schedule::{Mode, SALT_LEN, track_key};
+
+type Ctr = StreamCipherCoreWrapper<ctr::CtrCore<Aes256, ctr::flavors::Ctr64BE>>;
+
+enum Cipher {
+    Gcm(Box<Aes256Gcm>),
+    Siv(Box<Aes256GcmSiv>),
+    Ctr(Box<Aes256>),
+}
+
+impl Cipher {
+    fn new(master: &MasterKey, mode: Mode, salt: &[u8; SALT_LEN], track: u32) -> Cipher {
+        let key = track_key(master, salt, mode, track);
+        match mode {
+            Mode::Aes256Gcm => Cipher::Gcm(Box::new(Aes256Gcm::new((&*key).into()))),
+            Mode::Aes256GcmSiv => Cipher::Siv(Box::new(Aes256GcmSiv::new((&*key).into()))),
+            Mode::Xor => Cipher::Ctr(Box::new(Aes256::new((&*key).into()))),
+        }
+    }
+}
+
+/// 96-bit nonce: four zero bytes, then the block index as u64 big-endian.
+fn nonce(index: u64) -> [u8; 12] {
+    let mut n = [0u8; 12];
+    n[4..].copy_from_slice(&index.to_be_bytes());
+    n
+}
+
+/// CTR counter block: the block index as u64 big-endian, then a 64-bit big-endian counter
+/// from 0.
+fn ctr_for(aes: &Aes256, index: u64) -> Ctr {
+    let mut iv = [0u8; 16];
+    iv[..8].copy_from_slice(&index.to_be_bytes());
+    Ctr::from_core(ctr::CtrCore::inner_iv_init(aes.clone(), &iv.into()))
+}
+
+/// Masks the blocks of one track in one session.
+pub struct Sealer {
+    template: MaskHeader,
+    cipher: Cipher,
+}
+
+impl Sealer {
+    pub fn new(
+        master: &MasterKey,
+        mode: Mode,
+        salt: [u8; SALT_LEN],
+        track: u32,
+        caps_digest: [u8; 32],
+    ) -> Sealer {
+        Sealer {
+            template: MaskHeader {
+                mode,
+                key_id: master.id(),
+                salt,
+                track,
+                caps_digest,
+                fields: BlockFields::default(),
+                payload_len: 0,
+            },
+            cipher: Cipher::new(master, mode, &salt, track),
+        }
+    }
+
+    pub fn key_id(&self) -> KeyId {
+        self.template.key_id
+    }
+
+    pub fn salt(&self) -> [u8; SALT_LEN] {
+        self.template.salt
+    }
+
+    /// Size of the masked form of a payload of `payload_len` bytes.
+    pub fn sealed_len(&self, payload_len: usize) -> usize {
+        HEADER_LEN + payload_len + self.template.mode.tag_len()
+    }
+
+    /// Writes header || ciphertext || tag to `dst`, which must be `sealed_len(payload.len())`
+    /// bytes. Payloads are limited to 4 GiB − 1.
+    pub fn seal_into(&self, fields: BlockFields, payload: &[u8], dst: &mut [u8]) {
+        assert_eq!(dst.len(), self.sealed_len(payload.len()));
+        let header = MaskHeader {
+            fields,
+            payload_len: u32::try_from(payload.len()).expect("payload under 4 GiB"),
+            ..self.template
+        };
+        let aad = header.encode();
+        let (head, rest) = dst.split_at_mut(HEADER_LEN);
+        head.copy_from_slice(&aad);
+        let (body, tag) = rest.split_at_mut(payload.len());
+        body.copy_from_slice(payload);
+        let n = nonce(fields.index);
+        match &self.cipher {
+            Cipher::Gcm(c) => tag.copy_from_slice(
+                &c.encrypt_in_place_detached(Nonce::from_slice(&n), &aad, body)
+                    .expect("payload within GCM limits"),
+            ),
+            Cipher::Siv(c) => tag.copy_from_slice(
+                &c.encrypt_in_place_detached(Nonce::from_slice(&n), &aad, body)
+                    .expect("payload within GCM-SIV limits"),
+            ),
+            Cipher::Ctr(aes) => ctr_for(aes, fields.index).apply_keystream(body),
+        }
+    }
+
+    /// `seal_into` a new vector.
+    pub fn seal(&self, fields: BlockFields, payload: &[u8]) -> Vec<u8> {
+        let mut out = vec![0u8; self.sealed_len(payload.len())];
+        self.seal_into(fields, payload, &mut out);
+        out
+    }
+}
+
+/// Opens the blocks of one track of one session.
+pub struct Opener {
+    key_id: KeyId,
+    mode: Mode,
+    salt: [u8; SALT_LEN],
+    track: u32,
+    cipher: Cipher,
+}
+
+impl Opener {
+    pub fn new(master: &MasterKey, mode: Mode, salt: [u8; SALT_LEN], track: u32) -> Opener {
+        Opener {
+            key_id: master.id(),
+            mode,
+            salt,
+            track,
+            cipher: Cipher::new(master, mode, &salt, track),
+        }
+    }
+
+    /// Checks `block` (parsed as `header`) and writes its plaintext to `dst`
+    /// (`header.payload_len` bytes). Nothing is written on failure except ciphertext that
+    /// did not authenticate, which the caller must discard.
+    pub fn open_into(
+        &self,
+        block: &[u8],
+        header: &MaskHeader,
+        dst: &mut [u8],
+    ) -> Result<(), Error> {
+        if header.key_id != self.key_id {
+            return Err(Error::WrongKey {
+                block: header.key_id,
+                configured: self.key_id,
+            });
+        }
+        let tampered = || Error::Tampered {
+            track: header.track,
+            index: header.fields.index,
+            pts: header.fields.pts,
+        };
+        if header.mode != self.mode || header.salt != self.salt || header.track != self.track {
+            return Err(tampered());
+        }
+        let len = header.payload_len as usize;
+        assert_eq!(dst.len(), len);
+        let aad = &block[..HEADER_LEN];
+        dst.copy_from_slice(&block[HEADER_LEN..HEADER_LEN + len]);
+        let tag = &block[HEADER_LEN + len..];
+        let n = nonce(header.fields.index);
+        let ok = match &self.cipher {
+            Cipher::Gcm(c) => c
+                .decrypt_in_place_detached(Nonce::from_slice(&n), aad, dst, Tag::from_slice(tag))
+                .is_ok(),
+            Cipher::Siv(c) => c
+                .decrypt_in_place_detached(
+                    aes_gcm_siv::Nonce::from_slice(&n),
+                    aad,
+                    dst,
+                    aes_gcm_siv::Tag::from_slice(tag),
+                )
+                .is_ok(),
+            Cipher::Ctr(aes) => {
+                ctr_for(aes, header.fields.index).apply_keystream(dst);
+                true
+            }
+        };
+        if ok { Ok(()) } else { Err(tampered()) }
+    }
+
+    /// Parses and opens `block` into a new vector.
+    pub fn open(&self, block: &[u8]) -> Result<(MaskHeader, Vec<u8>), Error> {
+        let header = MaskHeader::parse(block)?;
+        let mut out = vec![0u8; header.payload_len as usize];
+        self.open_into(block, &header, &mut out)?;
+        Ok((header, out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::header::{FLAG_FINAL, FLAG_KEYFRAME};
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn nist_gcm_aes256_test_cases_13_and_14() {
+        let c = Aes256Gcm::new(&[0u8; 32].into());
+        let n = Nonce::from_slice(&[0u8; 12]);
+        let mut empty: [u8; 0] = [];
+        let t = c.encrypt_in_place_detached(n, b"", &mut empty).unwrap();
+        assert_eq!(t[..], hex("530f8afbc74536b9a963b4f1c4cb738b")[..]);
+        let mut block = [0u8; 16];
+        let t = c.encrypt_in_place_detached(n, b"", &mut block).unwrap();
+        assert_eq!(block[..], hex("cea7403d4d606b6e074ec5d3baf39d18")[..]);
+        assert_eq!(t[..], hex("d0d1c8a799996bf0265b98b5d48ab919")[..]);
+    }
+
+    #[test]
+    fn nist_sp800_38a_ctr_aes256() {
+        use ctr::cipher::KeyIvInit;
+        let key = hex("603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4");
+        let iv = hex("f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff");
+        let mut data = hex("6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51");
+        let mut c = ctr::Ctr128BE::<Aes256>::new(key[..].into(), iv[..].into());
+        c.apply_keystream(&mut data);
+        assert_eq!(
+            data,
+            hex("601ec313775789a5b7a7f504bbf3d228f443e3ca4d62b59aca84e990cacaf5c5")
+        );
+    }
+
+    fn fields(index: u64) -> BlockFields {
+        BlockFields {
+            index,
+            flags: FLAG_KEYFRAME,
+            pts: Some(index * 40_000_000),
+            dts: None,
+            duration: Some(40_000_000),
+        }
+    }
+
+    #[test]
+    fn round_trip_in_every_mode() {
+        let master = MasterKey::from_bytes([3; 32]);
+        for mode in [Mode::Aes256Gcm, Mode::Aes256GcmSiv, Mode::Xor] {
+            let s = Sealer::new(&master, mode, [5; 16], 2, [7; 32]);
+            let o = Opener::new(&master, mode, [5; 16], 2);
+            for len in [0usize, 1, 15, 16, 17, 1000] {
+                let payload: Vec<u8> = (0..len).map(|i| (i * 7) as u8).collect();
+                let sealed = s.seal(fields(len as u64), &payload);
+                assert_eq!(sealed.len(), HEADER_LEN + len + mode.tag_len());
+                if len > 0 {
+                    assert_ne!(&sealed[HEADER_LEN..HEADER_LEN + len], &payload[..]);
+                }
+                let (h, plain) = o.open(&sealed).unwrap();
+                assert_eq!(plain, payload);
+                assert_eq!(h.fields, fields(len as u64));
+                assert_eq!(h.caps_digest, [7; 32]);
+            }
+        }
+    }
+
+    #[test]
+    fn any_altered_bit_fails_in_the_authenticated_modes() {
+        let master = MasterKey::from_bytes([3; 32]);
+        for mode in [Mode::Aes256Gcm, Mode::Aes256GcmSiv] {
+            let s = Sealer::new(&master, mode, [5; 16], 2, [7; 32]);
+            let o = Opener::new(&master, mode, [5; 16], 2);
+            let sealed = s.seal(fields(9), b"some media bytes");
+            for byte in 0..sealed.len() {
+                let mut t = sealed.clone();
+                t[byte] ^= 0x10;
+                let err = o.open(&t).unwrap_err();
+                assert!(
+                    matches!(
+                        err,
+                        Error::Tampered { .. } | Error::Malformed(_) | Error::WrongKey { .. }
+                    ),
+                    "{mode:?} byte {byte}: {err}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn wrong_key_other_track_and_other_session_are_named() {
+        let a = MasterKey::from_bytes([3; 32]);
+        let b = MasterKey::from_bytes([4; 32]);
+        let sealed = Sealer::new(&a, Mode::Aes256Gcm, [5; 16], 2, [0; 32]).seal(fields(1), b"x");
+        let e = Opener::new(&b, Mode::Aes256Gcm, [5; 16], 2)
+            .open(&sealed)
+            .unwrap_err();
+        assert_eq!(
+            e,
+            Error::WrongKey {
+                block: a.id(),
+                configured: b.id()
+            }
+        );
+        assert!(e.to_string().contains(&a.id().to_string()));
+        let e = Opener::new(&a, Mode::Aes256Gcm, [5; 16], 3)
+            .open(&sealed)
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "block 1 of track 2 (PTS 40000000 ns) fails authentication: altered, moved or truncated"
+        );
+        let e = Opener::new(&a, Mode::Aes256Gcm, [6; 16], 2)
+            .open(&sealed)
+            .unwrap_err();
+        assert_eq!(e.code(), "safe.auth.failed");
+        // A seal is a header and a tag.
+        let seal = Sealer::new(&a, Mode::Aes256Gcm, [5; 16], 2, [0; 32]).seal(
+            BlockFields {
+                index: 2,
+                flags: FLAG_FINAL,
+                ..Default::default()
+            },
+            b"",
+        );
+        let (h, p) = Opener::new(&a, Mode::Aes256Gcm, [5; 16], 2)
+            .open(&seal)
+            .unwrap();
+        assert!(h.is_final() && p.is_empty());
+    }
+
+    #[test]
+    fn xor_is_malleable_as_documented() {
+        let m = MasterKey::from_bytes([3; 32]);
+        let s = Sealer::new(&m, Mode::Xor, [5; 16], 0, [0; 32]);
+        let mut sealed = s.seal(fields(0), b"attack at dawn");
+        sealed[HEADER_LEN] ^= b'a' ^ b'A';
+        let (_, plain) = Opener::new(&m, Mode::Xor, [5; 16], 0)
+            .open(&sealed)
+            .unwrap();
+        assert_eq!(plain, b"Attack at dawn");
+    }
+
+    #[test]
+    fn siv_is_deterministic_and_gcm_sessions_differ() {
+        let m = MasterKey::from_bytes([3; 32]);
+        let salt = crate::crypto::schedule::deterministic_salt(&m);
+        let a = Sealer::new(&m, Mode::Aes256GcmSiv, salt, 0, [0; 32]).seal(fields(4), b"same");
+        let b = Sealer::new(&m, Mode::Aes256GcmSiv, salt, 0, [0; 32]).seal(fields(4), b"same");
+        assert_eq!(a, b);
+        let s1 = crate::crypto::schedule::random_salt().unwrap();
+        let s2 = crate::crypto::schedule::random_salt().unwrap();
+        let a = Sealer::new(&m, Mode::Aes256Gcm, s1, 0, [0; 32]).seal(fields(4), b"same");
+        let b = Sealer::new(&m, Mode::Aes256Gcm, s2, 0, [0; 32]).seal(fields(4), b"same");
+        assert_ne!(a[HEADER_LEN..], b[HEADER_LEN..]);
+    }
+}
