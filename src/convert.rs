@@ -8,13 +8,25 @@ use crate::format::meta::TrackKind;
 
 /// The caps H4MK files have.
 pub const CONTAINER_CAPS: &str = "video/x-h4mk";
+/// Media type of a stream masked by h4mask (stored as SAFE chunks by h4mkmux).
+pub const MASKED_CAPS: &str = "application/x-h4mk-masked";
+
+/// Whether `caps` describe a masked stream.
+pub fn is_masked(caps: &gst::CapsRef) -> bool {
+    caps.structure(0).is_some_and(|s| s.name() == MASKED_CAPS)
+}
 
 /// A track's kind from its caps: the container never looks further than the media type.
 pub fn kind_of(caps: &gst::CapsRef) -> TrackKind {
     let Some(s) = caps.structure(0) else {
         return TrackKind::Data;
     };
-    let name = s.name().as_str();
+    // A masked stream is still the kind of media it masks.
+    let name = if s.name() == MASKED_CAPS {
+        s.get::<&str>("original-media-type").unwrap_or(MASKED_CAPS)
+    } else {
+        s.name().as_str()
+    };
     if name.starts_with("video/") || name.starts_with("image/") {
         TrackKind::Video
     } else if name.starts_with("audio/") {

@@ -9,6 +9,7 @@ pub mod crypto;
 pub mod fft;
 pub mod format;
 pub mod h4fftfilter;
+pub mod h4mask;
 pub mod h4mkdemux;
 pub mod h4mkmux;
 pub mod typefind;
@@ -19,6 +20,7 @@ fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     h4mkmux::register(plugin)?;
     h4mkdemux::register(plugin)?;
     h4fftfilter::register(plugin)?;
+    h4mask::register(plugin)?;
     typefind::register(plugin)?;
     Ok(())
 }

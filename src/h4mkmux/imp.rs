@@ -11,7 +11,7 @@ use gst_base::prelude::*;
 use gst_base::subclass::prelude::*;
 
 use super::hashing::HashPool;
-use crate::convert::{CONTAINER_CAPS, block_flags, kind_of, tags_to_string};
+use crate::convert::{CONTAINER_CAPS, block_flags, is_masked, kind_of, tags_to_string};
 use crate::format::meta::{CheckpointPolicy, Meta, Track, TrackKind, WriterIdentity};
 use crate::format::writer::{NewBlock, Writer};
 
@@ -560,10 +560,11 @@ impl AggregatorImpl for H4mkMux {
                 }
                 let s = &state.streams[i];
                 let (pad, track) = (s.pad.clone(), s.track);
+                let masked = s.caps.as_ref().is_some_and(|c| is_masked(c));
                 let buffer = pad.pop_buffer().expect("peeked before");
                 let block = NewBlock {
                     track,
-                    masked: false,
+                    masked,
                     flags: block_flags(buffer.flags()),
                     pts: buffer.pts().map(|t| t.nseconds()),
                     dts: buffer.dts().map(|t| t.nseconds()),
