@@ -346,7 +346,7 @@ impl H4Mask {
                     gst::element_imp_error!(
                         self,
                         gst::CoreError::Negotiation,
-                        ("data before caps")
+                        ("a buffer arrived before caps: every masked block binds its stream's caps, so h4mask needs them (add a capsfilter)")
                     );
                     return Err(gst::FlowError::NotNegotiated);
                 }
