@@ -104,6 +104,27 @@ fn masked_media_decodes_like_the_clear_path_and_seeks_without_a_key() {
         .unwrap();
     assert!(st.success());
 
+    // h4mk extract with the key gives the bytes the clear file holds; a wrong key is named.
+    let h4mk = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_h4mk"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    for track in ["0", "1"] {
+        let c = h4mk(&["extract", &clear, "--track", track]);
+        let m = h4mk(&["extract", &masked, "--track", track, "--key-file", &key]);
+        assert!(m.status.success(), "{}", String::from_utf8_lossy(&m.stderr));
+        assert!(c.stdout.len() > 1000);
+        assert!(c.stdout == m.stdout, "track {track}: unmasked bytes differ");
+    }
+    let other = key_file(&dir, "o", OTHER_KEY_HEX);
+    let w = h4mk(&["extract", &masked, "--track", "0", "--key-file", &other]);
+    assert_eq!(w.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&w.stderr).contains("but the key in"));
+    let n = h4mk(&["extract", &masked, "--track", "0"]);
+    assert!(String::from_utf8_lossy(&n.stderr).contains("needs the key (--key-file)"));
+
     let (cv, ca) = decode(&clear, None);
     assert_eq!(cv.len(), 150);
     assert!(ca.len() > 100);

@@ -6,6 +6,7 @@
 pub mod block;
 pub mod header;
 pub mod key;
+pub mod params;
 pub mod schedule;
 
 pub use block::{Opener, Sealer};

@@ -3,6 +3,7 @@
 //! mask parameters are appended. Unmasking removes exactly what masking added.
 
 use crate::convert::MASKED_CAPS;
+use crate::crypto::params::MaskParams;
 use crate::crypto::{KeyId, Mode};
 
 /// A fixed identifier of this protection scheme, in the role of a CENC system id.
@@ -52,38 +53,21 @@ pub fn mask_caps(
 /// What masked caps say: the original caps and the mask parameters.
 pub struct Unmasked {
     pub caps: gst::Caps,
-    pub mode: Mode,
-    pub key_id: String,
-    pub salt: [u8; 16],
-    pub track: u32,
+    pub params: MaskParams,
 }
 
-/// Reads masked caps back; `Err` names what is missing or wrong.
+/// Reads masked caps back; `Err` says what is wrong.
 pub fn unmask_caps(caps: &gst::CapsRef) -> Result<Unmasked, String> {
     let s = caps.structure(0).ok_or("empty caps")?;
     if s.name() != MASKED_CAPS {
         return Err(format!("{} is not {MASKED_CAPS}", s.name()));
     }
-    let field = |name: &str| -> Result<String, String> {
-        s.get::<String>(name)
-            .map_err(|_| format!("no {name} field"))
-    };
-    let original = field("original-media-type")?;
-    let mode_label = field("h4mask-mode")?;
-    let mode = Mode::from_label(&mode_label).ok_or(format!("unknown h4mask-mode {mode_label}"))?;
-    let salt_hex = field("h4mask-salt")?;
-    let mut salt = [0u8; 16];
-    if salt_hex.len() != 32 {
-        return Err("h4mask-salt is not 32 hex digits".into());
-    }
-    for (i, b) in salt.iter_mut().enumerate() {
-        *b = u8::from_str_radix(&salt_hex[2 * i..2 * i + 2], 16)
-            .map_err(|_| "h4mask-salt is not hex".to_string())?;
-    }
-    let track = s
-        .get::<u32>("h4mask-track")
-        .map_err(|_| "no h4mask-track field")?;
-    let key_id = field("h4mask-key-id")?;
+    let original = s
+        .get::<String>("original-media-type")
+        .map_err(|_| "no original-media-type field")?;
+    let params = MaskParams::from_caps_str(&caps.to_string()).ok_or(
+        "the h4mask-mode, h4mask-key-id, h4mask-salt and h4mask-track fields are missing or malformed",
+    )?;
     let mut out = caps.to_owned();
     {
         let out = out.make_mut();
@@ -93,13 +77,7 @@ pub fn unmask_caps(caps: &gst::CapsRef) -> Result<Unmasked, String> {
             st.remove_field(f);
         }
     }
-    Ok(Unmasked {
-        caps: out,
-        mode,
-        key_id,
-        salt,
-        track,
-    })
+    Ok(Unmasked { caps: out, params })
 }
 
 #[cfg(test)]

@@ -136,10 +136,11 @@ impl H4Mask {
                 );
                 gst::FlowError::NotNegotiated
             })?;
-            if u.key_id != key.id().to_string() {
+            let p = &u.params;
+            if p.key_id != key.id().to_string() {
                 return Err(self.nokey_error(format!(
                     "the stream was masked with key id {}, but the configured key has id {}",
-                    u.key_id,
+                    p.key_id,
                     key.id()
                 )));
             }
@@ -147,12 +148,12 @@ impl H4Mask {
                 CAT,
                 imp = self,
                 "unmasking {} track {} with key id {}",
-                u.mode.label(),
-                u.track,
+                p.mode.label(),
+                p.track,
                 key.id()
             );
             state.session = Some(Session::Unmask(Unmasking {
-                opener: Opener::new(&key, u.mode, u.salt, u.track),
+                opener: Opener::new(&key, p.mode, p.salt, p.track),
                 caps_digest: digest(&u.caps),
                 expected: None,
                 blocks: 0,

@@ -1,9 +1,12 @@
-//! `h4mk extract`: one track's block payloads, concatenated in file order.
+//! `h4mk extract`: one track's block payloads, concatenated in file order; masked (SAFE)
+//! blocks are unmasked with `--key-file`.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
+use gsth4::crypto::params::MaskParams;
+use gsth4::crypto::{Error as MaskError, MaskHeader, MasterKey, Opener};
 use gsth4::format::item::{Item, decode};
 use gsth4::format::reader::Reader;
 use gsth4::format::scan::Step;
@@ -22,6 +25,47 @@ pub struct Args {
     /// Output file ("-" or absent: standard output)
     #[arg(short, long)]
     output: Option<PathBuf>,
+    /// Key file (32 raw bytes or 64 hex digits) to unmask a track written through h4mask
+    #[arg(long)]
+    key_file: Option<PathBuf>,
+}
+
+/// Opens a masked track's blocks in file order, checking that their indexes follow each other
+/// and that the final seal closes the track.
+struct Unmasker {
+    opener: Opener,
+    expected: u64,
+    sealed: bool,
+}
+
+impl Unmasker {
+    /// `Ok(None)` for the final seal. After a failure, the next block is expected to follow
+    /// the failed one.
+    fn open(&mut self, block: &[u8]) -> Result<Option<Vec<u8>>, MaskError> {
+        let res = self.try_open(block);
+        if res.is_err() {
+            self.expected =
+                MaskHeader::parse(block).map_or(self.expected + 1, |h| h.fields.index + 1);
+            self.sealed = false;
+        }
+        res
+    }
+
+    fn try_open(&mut self, block: &[u8]) -> Result<Option<Vec<u8>>, MaskError> {
+        let header = MaskHeader::parse(block)?;
+        let index = header.fields.index;
+        if index != self.expected {
+            return Err(MaskError::Malformed(format!(
+                "block index {index} where {} was expected: blocks reordered, duplicated or dropped",
+                self.expected
+            )));
+        }
+        let mut out = vec![0u8; header.payload_len as usize];
+        self.opener.open_into(block, &header, &mut out)?;
+        self.expected = index + 1;
+        self.sealed = header.is_final();
+        Ok((!header.is_final()).then_some(out))
+    }
 }
 
 pub fn run(a: Args) -> CliResult {
@@ -50,9 +94,38 @@ pub fn run(a: Args) -> CliResult {
         }
         _ => Box::new(std::io::stdout().lock()),
     };
+    let caps = r
+        .meta()
+        .track(track)
+        .map(|t| t.caps.clone())
+        .unwrap_or_default();
+    let mut unmasker = match (&a.key_file, MaskParams::from_caps_str(&caps)) {
+        (Some(path), Some(p)) => {
+            let key = MasterKey::read_file(path)?;
+            if p.key_id != key.id().to_string() {
+                return Err(format!(
+                    "track {track} was masked with key id {}, but the key in {} has id {}",
+                    p.key_id,
+                    path.display(),
+                    key.id()
+                )
+                .into());
+            }
+            Some(Unmasker {
+                opener: Opener::new(&key, p.mode, p.salt, p.track),
+                expected: 0,
+                sealed: false,
+            })
+        }
+        (Some(_), None) => {
+            return Err(format!("track {track} is not masked (its caps carry no h4mask parameters); leave out --key-file").into());
+        }
+        (None, _) => None,
+    };
     let mut out = BufWriter::with_capacity(1 << 20, sink);
     let mut damaged = Vec::new();
     let mut masked = None;
+    let mut failed = Vec::new();
     let mut blocks = 0u64;
     let mut write_error = None;
     let mut progress = Progress::new("extract", r.len());
@@ -67,11 +140,25 @@ pub fn run(a: Args) -> CliResult {
                 }) = decode(&c)
                     && header.track == track
                 {
-                    if m {
-                        masked = Some((c.ordinal, c.offset));
-                        return Ok(false);
-                    }
-                    if let Err(e) = out.write_all(data) {
+                    let data = match (m, unmasker.as_mut()) {
+                        (false, _) => std::borrow::Cow::Borrowed(data),
+                        (true, None) => {
+                            masked = Some((c.ordinal, c.offset));
+                            return Ok(false);
+                        }
+                        (true, Some(u)) => match u.open(data) {
+                            Ok(Some(plain)) => std::borrow::Cow::Owned(plain),
+                            Ok(None) => return Ok(true),
+                            Err(e) => {
+                                failed.push(format!(
+                                    "chunk {} at offset {}: {e}",
+                                    c.ordinal, c.offset
+                                ));
+                                return Ok(true);
+                            }
+                        },
+                    };
+                    if let Err(e) = out.write_all(&data) {
                         write_error = Some(e);
                         return Ok(false);
                     }
@@ -90,15 +177,27 @@ pub fn run(a: Args) -> CliResult {
     out.flush()?;
     if let Some((ordinal, offset)) = masked {
         return Err(format!(
-            "track {track} holds masked (SAFE) blocks, starting at chunk {ordinal}, offset {offset}: unmasking them needs a key, which extract does not take; {blocks} clear block(s) were written"
+            "track {track} holds masked (SAFE) blocks, starting at chunk {ordinal}, offset {offset}: unmasking them needs the key (--key-file); {blocks} clear block(s) were written"
         )
         .into());
     }
     for d in &damaged {
         eprintln!("h4mk: skipped damaged data: {d}");
     }
+    for f in &failed {
+        eprintln!("h4mk: skipped a block that did not unmask: {f}");
+    }
+    if let Some(u) = &unmasker
+        && !u.sealed
+    {
+        failed.push("no final seal".into());
+        eprintln!(
+            "h4mk: track {track} ends without its final seal after block index {}: the recording was cut short or its end removed",
+            u.expected
+        );
+    }
     eprintln!("h4mk: extracted {blocks} block(s) of track {track}");
-    Ok(if damaged.is_empty() {
+    Ok(if damaged.is_empty() && failed.is_empty() {
         Outcome::Ok
     } else {
         Outcome::Problems
