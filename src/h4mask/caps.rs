@@ -102,7 +102,7 @@ mod tests {
         let back = unmask_caps(&masked).unwrap();
         assert_eq!(back.caps.to_string(), original.to_string());
         assert_eq!(
-            (back.mode, back.track, back.salt),
+            (back.params.mode, back.params.track, back.params.salt),
             (Mode::Aes256Gcm, 3, [1; 16])
         );
         assert!(unmask_caps(&original).is_err());
