@@ -40,7 +40,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 &mut buf,
             )
             .map_err(|_| "seal")?;
-        std::hint::black_box(tag);
+        let _ = std::hint::black_box(tag);
     }
     let raw_gcm = gbs(t.elapsed().as_secs_f64());
     println!("raw ring AES-256-GCM seal in place: {raw_gcm:.2} GB/s");
@@ -52,7 +52,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let tag = siv
             .encrypt_in_place_detached(aes_gcm_siv::Nonce::from_slice(&n), &[0u8; 112], &mut buf)
             .map_err(|_| "seal")?;
-        std::hint::black_box(tag);
+        let _ = std::hint::black_box(tag);
     }
     let raw_siv = gbs(t.elapsed().as_secs_f64());
     println!("raw aes-gcm-siv AES-256-GCM-SIV seal in place: {raw_siv:.2} GB/s");
