@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The demo: installs what is missing and builds; records test video (H.264), audio (Opus)
-# and the audio's FFT tokens (h4fftfilter) through h4mkmux, verifies and inspects the file, plays it back through playbin with keyframe
-# seeks; then shows the CLI on the same file: a file cut short is verified, repaired and verified.
+# The demo: installs what is missing and builds; records test video (H.264), audio (Opus) and
+# the audio's FFT tokens (h4fftfilter) through h4mkmux, verifies and inspects the file, plays it
+# back through playbin with keyframe seeks; then shows the CLI on the same file: a file cut short
+# is verified, repaired and verified; last, the video is masked with h4mask, verified and sought
+# without the key, and played back with it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -44,5 +46,17 @@ $h4mk verify "$out/cut.h4mk" || echo "(verify exit status $?: expected for a cut
 $h4mk repair "$out/cut.h4mk" -o "$out/repaired.h4mk"
 $h4mk verify "$out/repaired.h4mk"
 target/release/examples/play_seek "$out/repaired.h4mk" 2.0
+
+step "mask the video with h4mask (AES-256-GCM): the file verifies and seeks without the key, plays with it"
+head -c 32 /dev/urandom > "$out/key.bin"
+gst-launch-1.0 -q filesrc location="$out/demo.h4mk" ! h4mkdemux name=d d.video_0 ! queue ! h4mask key-file="$out/key.bin" \
+  ! h4mkmux name=mux ! filesink location="$out/masked.h4mk" d.audio_0 ! queue ! mux.audio_0
+$h4mk verify "$out/masked.h4mk"
+$h4mk seek "$out/masked.h4mk" 3.5 --track 0
+gst-launch-1.0 -q filesrc location="$out/masked.h4mk" ! h4mkdemux name=d d.video_0 ! queue ! h4mask key-file="$out/key.bin" \
+  ! decodebin ! fakesink d.audio_0 ! queue ! fakesink && echo "masked video decoded with the key"
+head -c 32 /dev/urandom > "$out/other.bin"
+gst-launch-1.0 -q filesrc location="$out/masked.h4mk" ! h4mkdemux name=d d.video_0 ! queue ! h4mask key-file="$out/other.bin" \
+  ! decodebin ! fakesink 2>&1 | grep -m1 ERROR || true
 
 step "done: files are in $out"

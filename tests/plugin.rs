@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+use gst::prelude::*;
+
 /// target/<profile>, where cargo put the cdylib next to this test's deps/ folder.
 fn plugin_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
@@ -56,4 +58,42 @@ fn static_registration_makes_the_plugin_known() {
         Some(env!("CARGO_PKG_VERSION"))
     );
     assert!(plugin.description().contains("HarmonyØ4"));
+}
+
+#[test]
+fn every_element_is_documented_for_gst_inspect() {
+    gst::init().unwrap();
+    gsth4::plugin_register_static().expect("static registration");
+    let mut names: Vec<String> = gst::Registry::get()
+        .features_by_plugin("h4")
+        .into_iter()
+        .filter_map(|f| f.downcast::<gst::ElementFactory>().ok())
+        .map(|f| {
+            let name = f.name().to_string();
+            for key in [
+                gst::ELEMENT_METADATA_KLASS,
+                gst::ELEMENT_METADATA_DESCRIPTION,
+                gst::ELEMENT_METADATA_LONGNAME,
+            ] {
+                let v = f.metadata(key).unwrap_or_default();
+                assert!(v.len() > 5, "{name}: {key} is {v:?}");
+            }
+            let e = f.create().build().unwrap();
+            for p in e.list_properties() {
+                // The element's own properties, not those of GstObject or a base class.
+                if p.owner_type() != e.type_() {
+                    continue;
+                }
+                let blurb = p.blurb().unwrap_or_default();
+                assert!(
+                    blurb.len() > 20 && blurb != p.nick(),
+                    "{name}.{}: blurb {blurb:?}",
+                    p.name()
+                );
+            }
+            name
+        })
+        .collect();
+    names.sort();
+    assert_eq!(names, ["h4fftfilter", "h4mask", "h4mkdemux", "h4mkmux"]);
 }
