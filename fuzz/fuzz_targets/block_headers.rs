@@ -1,0 +1,24 @@
+//! The fixed-layout headers inside chunks: the block header, the masked-block (SAFE payload)
+//! header, a masked block opened under a fixed key, and a token frame.
+#![no_main]
+
+use gsth4::crypto::{MaskHeader, MasterKey, Mode, Opener};
+use gsth4::fft::tokens::TokenFrame;
+use gsth4::format::block::BlockHeader;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = BlockHeader::decode(data);
+    if let Ok(h) = MaskHeader::parse(data) {
+        assert_eq!(MaskHeader::parse(&data[..]).ok(), Some(h));
+        let key = MasterKey::from_bytes([7; 32]);
+        for mode in [Mode::Aes256Gcm, Mode::Aes256GcmSiv, Mode::Xor] {
+            let _ = Opener::new(&key, mode, h.salt, h.track).open(data);
+        }
+    }
+    if let Ok(f) = TokenFrame::decode(data) {
+        let mut again = Vec::new();
+        f.encode(&mut again);
+        assert_eq!(again, data, "a token frame re-encodes to its bytes");
+    }
+});
