@@ -40,7 +40,11 @@ fn meta(masked: bool) -> Meta {
         tracks: vec![
             track(0, TrackKind::Video, video),
             track(1, TrackKind::Audio, "audio/x-opus, channels=(int)2"),
-            track(2, TrackKind::Data, "application/x-h4-tokens, version=(int)1"),
+            track(
+                2,
+                TrackKind::Data,
+                "application/x-h4-tokens, version=(int)1",
+            ),
         ],
         tags: Some("taglist, artist=(string)seed;".into()),
     }
@@ -143,8 +147,16 @@ fn token_frame(i: u64) -> TokenFrame {
         sections: vec![Section {
             channel: MIX,
             peaks: vec![
-                Peak { bin: 19, frequency: 440.1, magnitude: -6.0 },
-                Peak { bin: 43, frequency: 1000.0, magnitude: -20.0 },
+                Peak {
+                    bin: 19,
+                    frequency: 440.1,
+                    magnitude: -6.0,
+                },
+                Peak {
+                    bin: 43,
+                    frequency: 1000.0,
+                    magnitude: -20.0,
+                },
             ],
         }],
     }
@@ -178,19 +190,34 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             dts: None,
             duration: Some(40),
         };
-        write(&dir, &format!("{}.bin", mode.label()), &s.seal(fields, b"masked payload"))?;
+        write(
+            &dir,
+            &format!("{}.bin", mode.label()),
+            &s.seal(fields, b"masked payload"),
+        )?;
     }
     let mut tokens = Vec::new();
     token_frame(1).encode(&mut tokens);
     write(&dir, "tokens.bin", &tokens)?;
     // A CORE payload: block header and data.
-    let core_at = clear.windows(4).position(|w| w == b"CORE").ok_or("no CORE chunk")?;
+    let core_at = clear
+        .windows(4)
+        .position(|w| w == b"CORE")
+        .ok_or("no CORE chunk")?;
     let size = u32::from_le_bytes(clear[core_at + 4..core_at + 8].try_into()?) as usize;
     write(&dir, "block.bin", &clear[core_at + 12..core_at + 12 + size])?;
     let dir = root.join("key_file");
     write(&dir, "raw.key", &[0x5a; 32])?;
-    write(&dir, "hex.key", b"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n")?;
-    write(&dir, "upper.key", b"000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F")?;
+    write(
+        &dir,
+        "hex.key",
+        b"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n",
+    )?;
+    write(
+        &dir,
+        "upper.key",
+        b"000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F",
+    )?;
     println!("seed corpus written to {}", root.display());
     Ok(())
 }

@@ -26,44 +26,6 @@ fn small_file() -> Vec<u8> {
     write_file(&m, &blocks)
 }
 
-/// The code the verifier must give for a flip at byte `i` of chunk (`start`, `len`).
-fn expected_code(bytes: &[u8], flipped: &[u8], start: usize, i: usize) -> Code {
-    if i < 4 && start == 0 {
-        return Code::FileMagic;
-    }
-    if (start + 4..start + 8).contains(&i) {
-        let size = u32::from_le_bytes(flipped[start + 4..start + 8].try_into().unwrap());
-        if size > MAX_PAYLOAD {
-            return Code::ChunkSizeLimit;
-        }
-        if start + CHUNK_HEADER_LEN + size as usize > bytes.len() {
-            return Code::ChunkTruncated;
-        }
-    }
-    Code::ChunkCrcMismatch
-}
-
-fn check_flip(file: &[u8], map: &[(u64, u64, [u8; 4])], i: usize, mask: u8) {
-    let mut bad = file.to_vec();
-    bad[i] ^= mask;
-    let (ordinal, start, tag) = map[map.iter().rposition(|c| c.1 as usize <= i).unwrap()];
-    let want = expected_code(file, &bad, start as usize, i);
-    let report = verify(bad.as_slice(), |_| {}).unwrap();
-    let f = &report.findings;
-    assert_eq!(
-        f.len(),
-        1,
-        "byte {i} ({} chunk {ordinal}): {f:#?}",
-        String::from_utf8_lossy(&tag)
-    );
-    assert_eq!(
-        (f[0].code, f[0].chunk, f[0].offset),
-        (want, Some(ordinal), Some(start)),
-        "byte {i}: {}",
-        f[0]
-    );
-}
-
 #[test]
 fn every_single_byte_flip_names_its_chunk() {
     let file = small_file();

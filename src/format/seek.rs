@@ -94,6 +94,11 @@ impl SeekIndexBuilder {
         b
     }
 
+    /// Lists a track, even one without blocks.
+    pub fn declare_track(&mut self, id: u32) {
+        self.track(id);
+    }
+
     fn track(&mut self, id: u32) -> &mut (TrackSummary, Vec<SeekEntry>) {
         self.tracks.entry(id).or_insert_with(|| {
             (

@@ -176,7 +176,8 @@ impl Verifier {
                 self.range.push(other(c));
             }
             Item::Meta { meta, .. } => {
-                if self.meta.is_none() && c.ordinal != 1 {
+                // A damaged chunk 1 was the META: a later one is its update, not out of order.
+                if self.meta.is_none() && c.ordinal != 1 && !self.damaged.contains(&META_OFFSET) {
                     self.find(Error::at(
                         Code::ChunkOrder,
                         c.ordinal,
@@ -185,7 +186,10 @@ impl Verifier {
                     ));
                 }
                 if self.meta.is_none() {
-                    self.keyframes = SeekIndexBuilder::new(meta.tracks.iter().map(|t| t.id));
+                    // Blocks read before (when chunk 1 was damaged) keep their keyframes.
+                    for t in &meta.tracks {
+                        self.keyframes.declare_track(t.id);
+                    }
                 }
                 self.meta = Some(meta);
                 self.range.push(other(c));

@@ -1,11 +1,14 @@
 //! Helpers shared by the format tests: deterministic sample files.
 #![allow(dead_code)]
 
+use gsth4::format::Code;
 use gsth4::format::block::BlockFlags;
+use gsth4::format::chunk::{CHUNK_HEADER_LEN, MAX_PAYLOAD};
 use gsth4::format::item::{Item, decode};
 use gsth4::format::meta::{CheckpointPolicy, Meta, Track, TrackKind, WriterIdentity};
 use gsth4::format::reader::Reader;
 use gsth4::format::scan::Step;
+use gsth4::format::verify::verify;
 use gsth4::format::writer::{NewBlock, Writer};
 
 /// A block as written or read back: the header fields a demuxer must restore, plus data.
@@ -138,4 +141,42 @@ pub fn chunk_map(bytes: &[u8]) -> Vec<(u64, u64, [u8; 4])> {
             other => panic!("intact file scanned as {other:?}"),
         }
     }
+}
+
+/// The code the verifier must give for a flip at byte `i` of chunk (`start`, `len`).
+pub fn expected_code(bytes: &[u8], flipped: &[u8], start: usize, i: usize) -> Code {
+    if i < 4 && start == 0 {
+        return Code::FileMagic;
+    }
+    if (start + 4..start + 8).contains(&i) {
+        let size = u32::from_le_bytes(flipped[start + 4..start + 8].try_into().unwrap());
+        if size > MAX_PAYLOAD {
+            return Code::ChunkSizeLimit;
+        }
+        if start + CHUNK_HEADER_LEN + size as usize > bytes.len() {
+            return Code::ChunkTruncated;
+        }
+    }
+    Code::ChunkCrcMismatch
+}
+
+pub fn check_flip(file: &[u8], map: &[(u64, u64, [u8; 4])], i: usize, mask: u8) {
+    let mut bad = file.to_vec();
+    bad[i] ^= mask;
+    let (ordinal, start, tag) = map[map.iter().rposition(|c| c.1 as usize <= i).unwrap()];
+    let want = expected_code(file, &bad, start as usize, i);
+    let report = verify(bad.as_slice(), |_| {}).unwrap();
+    let f = &report.findings;
+    assert_eq!(
+        f.len(),
+        1,
+        "byte {i} ({} chunk {ordinal}): {f:#?}",
+        String::from_utf8_lossy(&tag)
+    );
+    assert_eq!(
+        (f[0].code, f[0].chunk, f[0].offset),
+        (want, Some(ordinal), Some(start)),
+        "byte {i}: {}",
+        f[0]
+    );
 }
