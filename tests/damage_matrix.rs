@@ -37,9 +37,12 @@ fn real_file(dir: &tempfile::TempDir) -> Vec<u8> {
     std::fs::read(&path).unwrap()
 }
 
-/// What the demuxer delivers: (pad, PTS, bytes) of every buffer, sorted; warnings; the error.
+/// (pad, PTS, bytes) of one buffer the demuxer delivered.
+type Delivered = (String, Option<u64>, Vec<u8>);
+
+/// What the demuxer delivers: every buffer, sorted; warnings; the error.
 struct Played {
-    buffers: Vec<(String, Option<u64>, Vec<u8>)>,
+    buffers: Vec<Delivered>,
     warnings: Vec<String>,
     error: Option<String>,
 }
@@ -54,7 +57,7 @@ fn play(path: &str) -> Played {
     let demux = gst::ElementFactory::make("h4mkdemux").build().unwrap();
     p.add_many([&src, &demux]).unwrap();
     src.link(&demux).unwrap();
-    let seen: Arc<Mutex<Vec<(String, Option<u64>, Vec<u8>)>>> = Arc::default();
+    let seen: Arc<Mutex<Vec<Delivered>>> = Arc::default();
     let pw = p.downgrade();
     let s = seen.clone();
     demux.connect_pad_added(move |_, pad| {
