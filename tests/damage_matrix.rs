@@ -8,10 +8,8 @@ mod common;
 mod gstcommon;
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 
 use common::{Rng, check_flip, chunk_map, read_blocks};
-use gst::prelude::*;
 use gstcommon::*;
 use gsth4::format::chunk::{CHUNK_HEADER_LEN, is_block_tag};
 use gsth4::format::repair::repair;
@@ -35,86 +33,6 @@ fn real_file(dir: &tempfile::TempDir) -> Vec<u8> {
     ));
     run(&p, 60);
     std::fs::read(&path).unwrap()
-}
-
-/// (pad, PTS, bytes) of one buffer the demuxer delivered.
-type Delivered = (String, Option<u64>, Vec<u8>);
-
-/// What the demuxer delivers: every buffer, sorted; warnings; the error.
-struct Played {
-    buffers: Vec<Delivered>,
-    warnings: Vec<String>,
-    error: Option<String>,
-}
-
-fn play(path: &str) -> Played {
-    init();
-    let p = gst::Pipeline::new();
-    let src = gst::ElementFactory::make("filesrc")
-        .property("location", path)
-        .build()
-        .unwrap();
-    let demux = gst::ElementFactory::make("h4mkdemux").build().unwrap();
-    p.add_many([&src, &demux]).unwrap();
-    src.link(&demux).unwrap();
-    let seen: Arc<Mutex<Vec<Delivered>>> = Arc::default();
-    let pw = p.downgrade();
-    let s = seen.clone();
-    demux.connect_pad_added(move |_, pad| {
-        let Some(p) = pw.upgrade() else { return };
-        let sink = gst::ElementFactory::make("fakesink")
-            .property("sync", false)
-            .property("async", false)
-            .build()
-            .unwrap();
-        p.add(&sink).unwrap();
-        sink.sync_state_with_parent().unwrap();
-        pad.link(&sink.static_pad("sink").unwrap()).unwrap();
-        let name = pad.name().to_string();
-        let s = s.clone();
-        pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
-            if let Some(gst::PadProbeData::Buffer(b)) = &info.data {
-                s.lock().unwrap().push((
-                    name.clone(),
-                    b.pts().map(|t| t.nseconds()),
-                    b.map_readable().unwrap().to_vec(),
-                ));
-            }
-            gst::PadProbeReturn::Ok
-        });
-    });
-    p.set_state(gst::State::Playing).unwrap();
-    let bus = p.bus().unwrap();
-    let mut warnings = Vec::new();
-    let mut error = None;
-    loop {
-        let m = bus
-            .timed_pop_filtered(
-                gst::ClockTime::from_seconds(20),
-                &[
-                    gst::MessageType::Eos,
-                    gst::MessageType::Error,
-                    gst::MessageType::Warning,
-                ],
-            )
-            .unwrap_or_else(|| panic!("{path}: no EOS or error in 20 s"));
-        match m.view() {
-            gst::MessageView::Warning(w) => warnings.push(w.error().to_string()),
-            gst::MessageView::Error(e) => {
-                error = Some(e.error().to_string());
-                break;
-            }
-            _ => break,
-        }
-    }
-    p.set_state(gst::State::Null).unwrap();
-    let mut buffers = seen.lock().unwrap().clone();
-    buffers.sort();
-    Played {
-        buffers,
-        warnings,
-        error,
-    }
 }
 
 #[test]
