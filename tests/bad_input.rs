@@ -38,10 +38,9 @@ fn a_buffer_without_timestamps_is_a_mux_error_naming_the_pad() {
         .unwrap();
     s.end_of_stream().unwrap();
     let (err, _) = run_to_error(&p, 10);
-    assert!(err.contains("has neither PTS nor DTS"), "{err}");
-    assert!(
-        err.contains("pad sink_0") || err.contains("pad data_0"),
-        "{err}"
+    assert_eq!(
+        err,
+        "pad video_0: a buffer has neither PTS nor DTS; H4MK stores explicit time"
     );
 }
 
@@ -252,4 +251,151 @@ fn a_file_that_is_not_h4mk_is_an_error() {
         err.contains("not a readable H4MK file: file.magic"),
         "{err}"
     );
+}
+
+// ---- h4fftfilter and h4mask: odd input and properties at their limits ----
+
+/// Pushes `buffers` (raw bytes, optional PTS) of `caps` through `desc` (with an appsrc named
+/// `s` and an appsink named `out`) to EOS; returns what reached the sink and the bus warnings.
+fn through(desc: &str, caps: &str, buffers: Vec<(Vec<u8>, Option<u64>)>) -> (Shared, Vec<String>) {
+    let p = pipeline(desc);
+    let s = appsrc(&p, "s", caps);
+    let out = capture(&p, "out");
+    p.set_state(gst::State::Playing).unwrap();
+    for (data, pts) in buffers {
+        let mut b = gst::Buffer::from_slice(data);
+        b.get_mut()
+            .unwrap()
+            .set_pts(pts.map(gst::ClockTime::from_nseconds));
+        s.push_buffer(b).unwrap();
+    }
+    s.end_of_stream().unwrap();
+    let msgs = {
+        let bus = p.bus().unwrap();
+        let mut msgs = Vec::new();
+        loop {
+            let m = bus
+                .timed_pop(gst::ClockTime::from_seconds(10))
+                .expect("EOS in time");
+            match m.view() {
+                gst::MessageView::Eos(_) => break,
+                gst::MessageView::Error(e) => panic!("{desc}: {} ({:?})", e.error(), e.debug()),
+                _ => msgs.push(m),
+            }
+        }
+        msgs
+    };
+    p.set_state(gst::State::Null).unwrap();
+    (out, warnings(&msgs))
+}
+
+const F32_MONO: &str = "audio/x-raw, format=(string)F32LE, layout=(string)interleaved, rate=(int)8000, channels=(int)1";
+
+fn silence(samples: usize) -> Vec<u8> {
+    vec![0u8; samples * 4]
+}
+
+#[test]
+fn fftfilter_takes_untimed_empty_and_partial_buffers() {
+    // No timestamps: tokens are timed from the segment start; empty buffers and a trailing
+    // partial sample change nothing.
+    let (tok, w) = through(
+        "appsrc name=s ! h4fftfilter name=f frame-size=256 ! fakesink f.tokens ! queue ! appsink name=out",
+        F32_MONO,
+        vec![
+            (silence(300), None),
+            (vec![], None),
+            (silence(300), None),
+            (vec![1, 2], None),
+        ],
+    );
+    assert!(w.is_empty(), "{w:?}");
+    let c = tok.lock().unwrap();
+    let pts: Vec<u64> = c
+        .buffers
+        .iter()
+        .map(|b| b.pts.unwrap().nseconds())
+        .collect();
+    // 600 samples: frames at 0 and 256 complete, 512 padded; 256 samples = 32 ms at 8 kHz.
+    assert_eq!(pts, vec![0, 32_000_000, 64_000_000]);
+    // EOS before any data: no tokens, no error.
+    let (tok, _) = through(
+        "appsrc name=s ! h4fftfilter name=f ! fakesink f.tokens ! queue ! appsink name=out",
+        F32_MONO,
+        vec![],
+    );
+    assert!(tok.lock().unwrap().buffers.is_empty());
+}
+
+#[test]
+fn fftfilter_properties_at_their_limits() {
+    for props in [
+        "frame-size=16 top-k=1 hop=1",
+        "frame-size=16 top-k=9",
+        "frame-size=65536 top-k=32769 threshold=-200",
+        "hop=1048576 threshold=0 window=rectangular",
+        "per-channel=true post-messages=false window=blackman-harris",
+    ] {
+        let p = pipeline(&format!(
+            "audiotestsrc num-buffers=80 samplesperbuffer=1024 ! audio/x-raw,channels=2 ! h4fftfilter {props} ! fakesink"
+        ));
+        run(&p, 30);
+    }
+}
+
+#[test]
+fn mask_takes_untimed_and_empty_buffers_and_a_caps_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("key");
+    std::fs::write(&key, [1u8; 32]).unwrap();
+    let key = key.display();
+    let data = vec![
+        (b"first".to_vec(), Some(0)),
+        (vec![], Some(10)),
+        (b"untimed".to_vec(), None),
+    ];
+    let (out, w) = through(
+        &format!(
+            "appsrc name=s ! h4mask key-file={key} track=4294967295 ! h4mask direction=unmask key-file={key} ! appsink name=out"
+        ),
+        "application/x-test",
+        data.clone(),
+    );
+    assert!(w.is_empty(), "{w:?}");
+    let got: Vec<(Vec<u8>, Option<u64>)> = out
+        .lock()
+        .unwrap()
+        .buffers
+        .iter()
+        .map(|b| (b.data.clone(), b.pts.map(|t| t.nseconds())))
+        .collect();
+    assert_eq!(got, data);
+
+    // New caps mid-stream: a new masking session, unmasked under the new caps.
+    let p = pipeline(&format!(
+        "appsrc name=s format=time ! h4mask key-file={key} ! h4mask direction=unmask key-file={key} ! appsink name=out"
+    ));
+    let s = p
+        .by_name("s")
+        .unwrap()
+        .downcast::<gst_app::AppSrc>()
+        .unwrap();
+    let out = capture(&p, "out");
+    p.set_state(gst::State::Playing).unwrap();
+    for (i, caps) in ["application/x-a", "application/x-b, n=(int)2"]
+        .iter()
+        .enumerate()
+    {
+        s.set_caps(Some(&gst::Caps::from_str(caps).unwrap()));
+        let mut b = gst::Buffer::from_slice(vec![i as u8; 10]);
+        b.get_mut()
+            .unwrap()
+            .set_pts(gst::ClockTime::from_mseconds(i as u64));
+        s.push_buffer(b).unwrap();
+    }
+    s.end_of_stream().unwrap();
+    run(&p, 10);
+    let c = out.lock().unwrap();
+    assert_eq!(c.buffers.len(), 2);
+    assert_eq!(c.caps.as_deref(), Some("application/x-b, n=(int)2"));
 }

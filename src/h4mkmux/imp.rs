@@ -295,10 +295,13 @@ impl H4mkMux {
                 continue;
             };
             let Some(ts) = buffer.dts().or(buffer.pts()) else {
+                let which = match buffer.offset() {
+                    u64::MAX => String::new(),
+                    o => format!(" at offset {o}"),
+                };
                 return Err(self.mux_error(format!(
-                    "pad {}: buffer at offset {:?} has neither PTS nor DTS; H4MK stores explicit time",
-                    s.pad.name(),
-                    buffer.offset()
+                    "pad {}: a buffer{which} has neither PTS nor DTS; H4MK stores explicit time",
+                    s.pad.name()
                 )));
             };
             let segment = s.pad.segment();
@@ -445,6 +448,34 @@ impl AggregatorImpl for H4mkMux {
 
     fn negotiate(&self) -> bool {
         true
+    }
+
+    /// Names request pads after their template (`video_0`, `data_1`, …), keeping a requested
+    /// name when it fits the template and is free; the base class would call them `sink_N`.
+    fn create_new_pad(
+        &self,
+        templ: &gst::PadTemplate,
+        req_name: Option<&str>,
+        _caps: Option<&gst::Caps>,
+    ) -> Option<gst_base::AggregatorPad> {
+        let template = templ.name_template();
+        let prefix = template.strip_suffix("%u")?;
+        let taken: Vec<u32> = self
+            .obj()
+            .sink_pads()
+            .iter()
+            .filter_map(|p| p.name().strip_prefix(prefix).and_then(|n| n.parse().ok()))
+            .collect();
+        let requested = req_name
+            .and_then(|n| n.strip_prefix(prefix))
+            .and_then(|n| n.parse::<u32>().ok())
+            .filter(|n| !taken.contains(n));
+        let index = requested.unwrap_or_else(|| taken.iter().max().map_or(0, |m| m + 1));
+        Some(
+            gst::PadBuilder::<gst_base::AggregatorPad>::from_template(templ)
+                .name(format!("{prefix}{index}"))
+                .build(),
+        )
     }
 
     fn sink_event(&self, pad: &gst_base::AggregatorPad, event: gst::Event) -> bool {
