@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing, builds in release mode (hashing-heavy tests need
-# it), then the unit and integration tests. Exits non-zero on any failure and ends with the total.
+# it), then the unit and integration tests, then the core's tests again with overflow checks.
+# Exits non-zero on any failure and ends with the total.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -11,6 +12,10 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
 cargo test --release --all-targets --locked 2>&1 | tee "$log" || status=$?
+# The core again with overflow checks and debug assertions (an overflow is then a failure).
+cargo test --profile checked --locked --lib \
+  --test format_roundtrip --test format_damage --test format_seek --test spec_vectors \
+  2>&1 | tee -a "$log" || status=$?
 passed=$(grep -Eo '^test result: [a-zA-Z]+\. [0-9]+ passed' "$log" | awk '{s += $4} END {print s + 0}')
 failed=$(grep -Eo '[0-9]+ failed;' "$log" | awk '{s += $1} END {print s + 0}')
 echo
