@@ -399,3 +399,38 @@ fn mask_takes_untimed_and_empty_buffers_and_a_caps_change() {
     assert_eq!(c.buffers.len(), 2);
     assert_eq!(c.caps.as_deref(), Some("application/x-b, n=(int)2"));
 }
+
+#[test]
+fn property_values_beyond_their_range_are_refused_by_name() {
+    // GObject refuses them with a warning naming the property; the element keeps its default
+    // and the pipeline still runs. (In-process, that warning would be fatal under
+    // G_DEBUG=fatal_warnings, so this runs gst-launch-1.0.)
+    let plugin_dir = env!("CARGO_MANIFEST_DIR").to_string() + "/target/release";
+    for (element, prop) in [
+        ("h4fftfilter", "frame-size=8"),
+        ("h4fftfilter", "frame-size=131072"),
+        ("h4fftfilter", "top-k=0"),
+        ("h4fftfilter", "hop=2000000"),
+        ("h4fftfilter", "threshold=10"),
+        ("h4mkmux", "checkpoint-interval=1"),
+        ("h4mkmux", "checkpoint-interval=4000000000000"),
+    ] {
+        let desc = format!("audiotestsrc num-buffers=3 ! {element} {prop} ! fakesink");
+        let out = std::process::Command::new("gst-launch-1.0")
+            .env("GST_PLUGIN_PATH", &plugin_dir)
+            .env_remove("G_DEBUG")
+            .args(desc.split_whitespace())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let name = prop.split('=').next().unwrap();
+        assert!(
+            stderr.contains(&format!("for property '{name}'")),
+            "{element} {prop}: {stderr}"
+        );
+        assert!(
+            out.status.success(),
+            "{element} {prop}: the pipeline runs with the default"
+        );
+    }
+}
