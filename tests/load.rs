@@ -80,49 +80,6 @@ fn ten_seconds(path: &str) {
     run(&p, 60);
 }
 
-/// filesrc ! [queue !] h4mkdemux, each new pad linked to a fakesink of its own and each removed
-/// pad's sink taken away, as an application handling pad-added does: the demuxer makes new
-/// pads each time it goes from READY to PAUSED.
-fn demux_pipeline(path: &str, push: bool) -> gst::Pipeline {
-    init();
-    let p = gst::Pipeline::new();
-    let src = gst::ElementFactory::make("filesrc")
-        .property("location", path)
-        .build()
-        .unwrap();
-    let demux = gst::ElementFactory::make("h4mkdemux").build().unwrap();
-    p.add_many([&src, &demux]).unwrap();
-    if push {
-        let q = gst::ElementFactory::make("queue").build().unwrap();
-        p.add(&q).unwrap();
-        gst::Element::link_many([&src, &q, &demux]).unwrap();
-    } else {
-        src.link(&demux).unwrap();
-    }
-    let pw = p.downgrade();
-    demux.connect_pad_added(move |_, pad| {
-        let Some(p) = pw.upgrade() else { return };
-        let sink = gst::ElementFactory::make("fakesink")
-            .name(format!("sink-{}", pad.name()))
-            .property("sync", false)
-            .property("async", false)
-            .build()
-            .unwrap();
-        p.add(&sink).unwrap();
-        sink.sync_state_with_parent().unwrap();
-        pad.link(&sink.static_pad("sink").unwrap()).unwrap();
-    });
-    let pw = p.downgrade();
-    demux.connect_pad_removed(move |_, pad| {
-        let Some(p) = pw.upgrade() else { return };
-        if let Some(sink) = p.by_name(&format!("sink-{}", pad.name())) {
-            let _ = sink.set_state(gst::State::Null);
-            let _ = p.remove(&sink);
-        }
-    });
-    p
-}
-
 #[test]
 fn state_changes_with_seeks_in_flight() {
     let dir = tempfile::tempdir().unwrap();
@@ -135,7 +92,7 @@ fn state_changes_with_seeks_in_flight() {
         gst::State::Playing,
     ];
     for push in [false, true] {
-        let p = demux_pipeline(&path, push);
+        let (p, _) = demux_to_fakesinks(&path, push);
         let mut rng = Rng(if push { 11 } else { 5 });
         for round in 0..60 {
             let target = states[rng.below(4) as usize];

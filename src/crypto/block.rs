@@ -216,12 +216,7 @@ mod tests {
     use super::*;
     use crate::crypto::header::{FLAG_FINAL, FLAG_KEYFRAME};
 
-    fn hex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    use crate::crypto::unhex as hex;
 
     #[test]
     fn nist_gcm_aes256_test_cases_13_and_14() {

@@ -93,12 +93,7 @@ pub fn random_salt() -> Result<[u8; SALT_LEN], String> {
 mod tests {
     use super::*;
 
-    fn hex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    use crate::crypto::unhex as hex;
 
     #[test]
     fn rfc5869_test_case_1() {

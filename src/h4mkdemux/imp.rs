@@ -212,8 +212,12 @@ fn pad_template_for(kind: TrackKind) -> &'static str {
 }
 
 impl H4mkDemux {
+    fn settings(&self) -> MutexGuard<'_, Settings> {
+        self.settings.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap()
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn segment_event(&self, state: &State, s: &Stream) -> gst::Event {
@@ -491,7 +495,7 @@ impl H4mkDemux {
         out: &mut Vec<Out>,
     ) -> Result<(), gst::FlowError> {
         let msg = self.damage_message(state, d);
-        let policy = self.settings.lock().unwrap().damage_policy;
+        let policy = self.settings().damage_policy;
         let details = gst::Structure::builder("h4mk-damage")
             .field("code", d.error.code.as_str())
             .field("offset", d.error.offset.unwrap_or(0))
@@ -923,7 +927,7 @@ impl H4mkDemux {
             .wait_timeout_while(state, FETCH_TIMEOUT, |s| {
                 s.fetch.as_ref().is_some_and(|f| f.data.len() < f.len)
             })
-            .unwrap();
+            .unwrap_or_else(|e| e.into_inner());
         let f = state.fetch.take().expect("fetch in progress");
         if timeout.timed_out() {
             return Err(format!(
@@ -1269,14 +1273,13 @@ impl ObjectImpl for H4mkDemux {
 
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
         if pspec.name() == "damage-policy" {
-            self.settings.lock().unwrap().damage_policy =
-                value.get().expect("type checked upstream");
+            self.settings().damage_policy = value.get().expect("type checked upstream");
         }
     }
 
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
         match pspec.name() {
-            "damage-policy" => self.settings.lock().unwrap().damage_policy.to_value(),
+            "damage-policy" => self.settings().damage_policy.to_value(),
             _ => unreachable!("only registered properties are asked for"),
         }
     }

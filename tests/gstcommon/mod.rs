@@ -175,8 +175,10 @@ pub struct Played {
     pub error: Option<String>,
 }
 
-/// Plays `path` through h4mkdemux (pull mode) into a fakesink per pad, to EOS or an error.
-pub fn play(path: &str) -> Played {
+/// filesrc ! [queue !] h4mkdemux with each new pad linked to a fakesink of its own and each
+/// removed pad's sink taken away, as an application handling pad-added does (the demuxer makes
+/// new pads each time it goes from READY to PAUSED). Every delivered buffer is recorded.
+pub fn demux_to_fakesinks(path: &str, push: bool) -> (gst::Pipeline, Arc<Mutex<Vec<Delivered>>>) {
     init();
     let p = gst::Pipeline::new();
     let src = gst::ElementFactory::make("filesrc")
@@ -185,13 +187,20 @@ pub fn play(path: &str) -> Played {
         .unwrap();
     let demux = gst::ElementFactory::make("h4mkdemux").build().unwrap();
     p.add_many([&src, &demux]).unwrap();
-    src.link(&demux).unwrap();
+    if push {
+        let q = gst::ElementFactory::make("queue").build().unwrap();
+        p.add(&q).unwrap();
+        gst::Element::link_many([&src, &q, &demux]).unwrap();
+    } else {
+        src.link(&demux).unwrap();
+    }
     let seen: Arc<Mutex<Vec<Delivered>>> = Arc::default();
     let pw = p.downgrade();
     let s = seen.clone();
     demux.connect_pad_added(move |_, pad| {
         let Some(p) = pw.upgrade() else { return };
         let sink = gst::ElementFactory::make("fakesink")
+            .name(format!("sink-{}", pad.name()))
             .property("sync", false)
             .property("async", false)
             .build()
@@ -212,6 +221,20 @@ pub fn play(path: &str) -> Played {
             gst::PadProbeReturn::Ok
         });
     });
+    let pw = p.downgrade();
+    demux.connect_pad_removed(move |_, pad| {
+        let Some(p) = pw.upgrade() else { return };
+        if let Some(sink) = p.by_name(&format!("sink-{}", pad.name())) {
+            let _ = sink.set_state(gst::State::Null);
+            let _ = p.remove(&sink);
+        }
+    });
+    (p, seen)
+}
+
+/// Plays `path` through h4mkdemux (pull mode) into a fakesink per pad, to EOS or an error.
+pub fn play(path: &str) -> Played {
+    let (p, seen) = demux_to_fakesinks(path, false);
     p.set_state(gst::State::Playing).unwrap();
     let bus = p.bus().unwrap();
     let mut warnings = Vec::new();
