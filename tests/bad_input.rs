@@ -9,11 +9,7 @@ use gsth4::format::meta::{Meta, Track, TrackKind};
 use gsth4::format::writer::{NewBlock, Writer};
 
 fn appsrc(p: &gst::Pipeline, name: &str, caps: &str) -> gst_app::AppSrc {
-    let src = p
-        .by_name(name)
-        .unwrap()
-        .downcast::<gst_app::AppSrc>()
-        .unwrap();
+    let src = app_src(p, name);
     src.set_caps(Some(&gst::Caps::from_str(caps).unwrap()));
     src.set_format(gst::Format::Time);
     src
@@ -375,11 +371,7 @@ fn mask_takes_untimed_and_empty_buffers_and_a_caps_change() {
     let p = pipeline(&format!(
         "appsrc name=s format=time ! h4mask key-file={key} ! h4mask direction=unmask key-file={key} ! appsink name=out"
     ));
-    let s = p
-        .by_name("s")
-        .unwrap()
-        .downcast::<gst_app::AppSrc>()
-        .unwrap();
+    let s = app_src(&p, "s");
     let out = capture(&p, "out");
     p.set_state(gst::State::Playing).unwrap();
     for (i, caps) in ["application/x-a", "application/x-b, n=(int)2"]

@@ -76,11 +76,7 @@ fn feed(
     piece: usize,
     discont_at: Option<usize>,
 ) {
-    let src = p
-        .by_name("src")
-        .unwrap()
-        .downcast::<gst_app::AppSrc>()
-        .unwrap();
+    let src = app_src(p, "src");
     src.set_caps(Some(
         &gst::Caps::builder("audio/x-raw")
             .field("format", "F32LE")
@@ -461,11 +457,7 @@ fn bad_settings_and_caps_are_refused_with_a_reason() {
     let p = pipeline(
         "appsrc name=src caps=audio/x-raw,format=S16LE,rate=48000,channels=0,layout=interleaved format=time ! h4fftfilter ! fakesink",
     );
-    let src = p
-        .by_name("src")
-        .unwrap()
-        .downcast::<gst_app::AppSrc>()
-        .unwrap();
+    let src = app_src(&p, "src");
     p.set_state(gst::State::Playing).unwrap();
     let _ = src.push_buffer(gst::Buffer::from_mut_slice(vec![0u8; 64]));
     let (err, debug) = run_to_error(&p, 10);

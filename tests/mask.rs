@@ -191,11 +191,7 @@ fn masked_blocks(key: &str, track: u32, mode: &str) -> (gst::Caps, Vec<Captured>
         "appsrc name=src format=time ! h4mask key-file={key} track={track} mode={mode} ! appsink name=out"
     ));
     let out = capture(&p, "out");
-    let src = p
-        .by_name("src")
-        .unwrap()
-        .downcast::<gst_app::AppSrc>()
-        .unwrap();
+    let src = app_src(&p, "src");
     src.set_caps(Some(
         &"application/x-test, answer=(int)42"
             .parse::<gst::Caps>()
@@ -247,11 +243,7 @@ fn unmask(caps: &gst::Caps, blocks: &[Captured], props: &str) -> Unmasked {
         "appsrc name=src format=time ! h4mask name=u direction=unmask {props} ! appsink name=out"
     ));
     let out = capture(&p, "out");
-    let src = p
-        .by_name("src")
-        .unwrap()
-        .downcast::<gst_app::AppSrc>()
-        .unwrap();
+    let src = app_src(&p, "src");
     src.set_caps(Some(caps));
     let _ = p.set_state(gst::State::Playing);
     for b in blocks {

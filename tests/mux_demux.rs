@@ -7,11 +7,7 @@ use gstcommon::*;
 
 /// Pushes `n` data blocks (varied sizes, one empty, every third a delta unit) into an appsrc.
 fn feed_data(pipeline: &gst::Pipeline, n: u64) -> Vec<Captured> {
-    let src = pipeline
-        .by_name("data")
-        .unwrap()
-        .downcast::<gst_app::AppSrc>()
-        .unwrap();
+    let src = app_src(pipeline, "data");
     src.set_caps(Some(
         &gst::Caps::builder("application/x-h4-test")
             .field("version", 1)
@@ -345,11 +341,7 @@ fn the_muxer_writes_what_the_core_writer_writes() {
         "appsrc name=data ! h4mkmux ! tee name=t t. ! queue ! filesink location={muxed} t. ! queue ! appsink name=out"
     ));
     let out = capture(&p, "out");
-    let src = p
-        .by_name("data")
-        .unwrap()
-        .downcast::<gst_app::AppSrc>()
-        .unwrap();
+    let src = app_src(&p, "data");
     src.set_caps(Some(
         &gst::Caps::builder("application/octet-stream").build(),
     ));

@@ -97,6 +97,13 @@ struct Emit<'a> {
 }
 
 impl Tokenizer {
+    /// Forgets the time base: the next buffer sets it, and the next token is a DISCONT.
+    fn restart(&mut self) {
+        self.base = None;
+        self.discont = true;
+        self.announced = None;
+    }
+
     /// Time of sample `n` since the last reset.
     fn time_of(&self, n: u64) -> Option<gst::ClockTime> {
         let offset = n.mul_div_floor(gst::ClockTime::SECOND.nseconds(), u64::from(self.rate))?;
@@ -230,9 +237,7 @@ impl State {
     /// Forgets the partial frame and the time base (a discontinuity or a flush).
     fn reset(&mut self) {
         self.framer.reset();
-        self.tokenizer.base = None;
-        self.tokenizer.discont = true;
-        self.tokenizer.announced = None;
+        self.tokenizer.restart();
     }
 }
 
@@ -316,9 +321,7 @@ impl H4FftFilter {
                 framer, tokenizer, ..
             } = state;
             framer.finish(|f| tokenizer.frame(f, emit, out));
-            tokenizer.base = None;
-            tokenizer.discont = true;
-            tokenizer.announced = None;
+            tokenizer.restart();
             Ok(())
         });
         if res.is_err() {

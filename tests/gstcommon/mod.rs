@@ -151,6 +151,14 @@ pub fn run_to_error(pipeline: &gst::Pipeline, secs: u64) -> (String, Option<Stri
     }
 }
 
+/// The appsrc named `name` in `p`.
+pub fn app_src(p: &gst::Pipeline, name: &str) -> gst_app::AppSrc {
+    p.by_name(name)
+        .unwrap_or_else(|| panic!("no element {name}"))
+        .downcast::<gst_app::AppSrc>()
+        .unwrap_or_else(|_| panic!("{name} is not an appsrc"))
+}
+
 pub fn pipeline(desc: &str) -> gst::Pipeline {
     init();
     gst::parse::launch(desc)
