@@ -39,8 +39,12 @@ import json, sys, statistics
 d, verify_s = sys.argv[1], float(sys.argv[2])
 def med(name):
     return [statistics.median(r["times"]) * 1e3 for r in json.load(open(f"{d}/{name}.json"))["results"]]
+def ranges(name):
+    return [f"{min(r['times']) * 1e3:.0f}-{max(r['times']) * 1e3:.0f} ms"
+            for r in json.load(open(f"{d}/{name}.json"))["results"]]
 floor, mkv_mux, h4_mux = med("mux")
 mkv_demux, h4_demux = med("demux")
+print("medians of 10 runs; ranges: mux " + ", ".join(ranges("mux")) + "; demux " + ", ".join(ranges("demux")))
 print(f"demux floor (matroskademux ! h264parse ! fakesink): {floor:.1f} ms")
 print(f"matroskamux: {mkv_mux:.1f} ms; h4mkmux: {h4_mux:.1f} ms = {h4_mux / mkv_mux:.2f}x matroskamux")
 print(f"  h4mk verify of the same file (CRC + SHA-256 on one core): {verify_s * 1e3:.0f} ms;"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what gst-h4 needs on Debian/Ubuntu and is missing: GStreamer 1.22+ development files,
-# the tools, and the plugin sets the tests and the demo use. Checks the Rust toolchain.
+# the tools, the plugin sets the tests and the demo use, and nginx (the HTTP tests start their
+# own, on 127.0.0.1). Checks the Rust toolchain.
 set -euo pipefail
 
 packages=(
@@ -9,6 +10,7 @@ packages=(
   gstreamer1.0-tools gstreamer1.0-plugins-base-apps
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav
+  nginx
 )
 
 missing=()

@@ -12,6 +12,7 @@ pub mod h4fftfilter;
 pub mod h4mask;
 pub mod h4mkdemux;
 pub mod h4mkmux;
+pub mod plot;
 pub mod typefind;
 
 use gst::glib;

@@ -68,7 +68,7 @@ fn a_media_type_change_is_a_mux_error_and_a_field_change_is_stored() {
     s.end_of_stream().unwrap();
     run(&p, 10);
     let p = pipeline(&format!(
-        "filesrc location={path} ! h4mkdemux ! appsink name=out"
+        "filesrc location={path} ! h4mkdemux timestamps=as-stored ! appsink name=out"
     ));
     let out = capture(&p, "out");
     run(&p, 10);
@@ -183,7 +183,7 @@ fn a_damaged_block_is_reported_and_skipped_and_the_rest_plays() {
     for push in [false, true] {
         let q = if push { "queue !" } else { "" };
         let p = pipeline(&format!(
-            "filesrc location={path} ! {q} h4mkdemux ! appsink name=out"
+            "filesrc location={path} ! {q} h4mkdemux timestamps=as-stored ! appsink name=out"
         ));
         let out = capture(&p, "out");
         let msgs = run(&p, 10);
@@ -205,7 +205,7 @@ fn a_damaged_block_is_reported_and_skipped_and_the_rest_plays() {
     }
     // With the error policy, the damage stops playback with an error naming it.
     let p = pipeline(&format!(
-        "filesrc location={path} ! h4mkdemux damage-policy=error ! fakesink"
+        "filesrc location={path} ! h4mkdemux timestamps=as-stored damage-policy=error ! fakesink"
     ));
     let (err, _) = run_to_error(&p, 10);
     assert!(
@@ -224,7 +224,7 @@ fn a_file_cut_short_plays_to_its_last_complete_block() {
     for push in [false, true] {
         let q = if push { "queue !" } else { "" };
         let p = pipeline(&format!(
-            "filesrc location={path} ! {q} h4mkdemux ! appsink name=out"
+            "filesrc location={path} ! {q} h4mkdemux timestamps=as-stored ! appsink name=out"
         ));
         let out = capture(&p, "out");
         let msgs = run(&p, 10);
@@ -241,7 +241,9 @@ fn a_file_cut_short_plays_to_its_last_complete_block() {
 fn a_file_that_is_not_h4mk_is_an_error() {
     let (_d, path) = tmp("not.h4mk");
     std::fs::write(&path, vec![b'x'; 5000]).unwrap();
-    let p = pipeline(&format!("filesrc location={path} ! h4mkdemux ! fakesink"));
+    let p = pipeline(&format!(
+        "filesrc location={path} ! h4mkdemux timestamps=as-stored ! fakesink"
+    ));
     let (err, _) = run_to_error(&p, 10);
     assert!(
         err.contains("not a readable H4MK file: file.magic"),

@@ -393,7 +393,7 @@ fn tokens_stored_in_h4mk_come_back_byte_identical() {
     assert_eq!(sent.len(), 99);
 
     let p = pipeline(&format!(
-        "filesrc location={path} ! h4mkdemux name=d d.data_0 ! queue ! appsink name=tok d.audio_0 ! queue ! fakesink"
+        "filesrc location={path} ! h4mkdemux timestamps=as-stored name=d d.data_0 ! queue ! appsink name=tok d.audio_0 ! queue ! fakesink"
     ));
     let tok = capture(&p, "tok");
     run(&p, 30);

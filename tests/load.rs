@@ -41,7 +41,7 @@ fn mux_and_demux(i: u64, dir: &std::path::Path) {
     let sent_a = record(&mux.static_pad("audio_0").unwrap());
     run(&p, 120);
     let q = pipeline(&format!(
-        "filesrc location={path} ! h4mkdemux name=d d.video_0 ! queue ! appsink name=v d.audio_0 ! queue ! appsink name=a"
+        "filesrc location={path} ! h4mkdemux timestamps=as-stored name=d d.video_0 ! queue ! appsink name=v d.audio_0 ! queue ! appsink name=a"
     ));
     let (v, a) = (capture(&q, "v"), capture(&q, "a"));
     run(&q, 120);

@@ -97,3 +97,93 @@ fn every_element_is_documented_for_gst_inspect() {
     names.sort();
     assert_eq!(names, ["h4fftfilter", "h4mask", "h4mkdemux", "h4mkmux"]);
 }
+
+/// What gst-inspect-1.0 prints of each element (from the installed-style plugin, not the
+/// static registration): klass, every pad template, and every property of the element's own
+/// with its full description.
+#[test]
+fn gst_inspect_shows_klass_pad_templates_and_property_docs() {
+    gst::init().unwrap();
+    gsth4::plugin_register_static().expect("static registration");
+    let dir = plugin_dir();
+    for (name, klass) in [
+        ("h4mkmux", "Codec/Muxer"),
+        ("h4mkdemux", "Codec/Demuxer"),
+        ("h4fftfilter", "Filter/Analyzer/Audio"),
+        ("h4mask", "Filter/Encryptor/Decryptor"),
+    ] {
+        let out = Command::new("gst-inspect-1.0")
+            .arg(name)
+            .env("GST_PLUGIN_PATH", &dir)
+            .env("GST_REGISTRY", dir.join("test-registry.bin"))
+            .output()
+            .expect("gst-inspect-1.0 runs");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{name}: {text}");
+        let factory = gst::ElementFactory::find(name).unwrap();
+        assert!(
+            text.contains(&format!("Klass                    {klass}")),
+            "{name}: {text}"
+        );
+        let templates = factory.static_pad_templates();
+        assert!(!templates.is_empty(), "{name} has pad templates");
+        for t in templates {
+            let dir = match t.direction() {
+                gst::PadDirection::Src => "SRC",
+                _ => "SINK",
+            };
+            let line = format!("{dir} template: '{}'", t.name_template());
+            assert!(text.contains(&line), "{name}: no {line:?} in\n{text}");
+        }
+        let e = factory.create().build().unwrap();
+        let mut own = 0;
+        for p in e.list_properties() {
+            if p.owner_type() != e.type_() {
+                continue;
+            }
+            own += 1;
+            let line = format!("  {:<20}: {}", p.name(), p.blurb().unwrap());
+            assert!(text.contains(&line), "{name}: no {line:?} in\n{text}");
+        }
+        assert!(own > 0, "{name} has properties of its own");
+    }
+}
+
+/// `scripts/install.sh --user` puts the plugin where GStreamer looks by itself: found with no
+/// GST_PLUGIN_PATH (and a fresh registry); `--uninstall` takes it away again.
+#[test]
+fn install_script_puts_the_plugin_where_gstreamer_finds_it() {
+    let home = tempfile::tempdir().unwrap();
+    let data = home.path().join("share");
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/install.sh");
+    let run = |args: &[&str]| {
+        let out = Command::new(&script)
+            .args(args)
+            .env("HOME", home.path())
+            .env("XDG_DATA_HOME", &data)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "install.sh {args:?}: {out:?}");
+    };
+    run(&["--user", "--no-build"]);
+    assert!(data.join("gstreamer-1.0/plugins/libgsth4.so").exists());
+    assert!(home.path().join(".local/bin/h4mk").exists());
+    let inspect = || {
+        Command::new("gst-inspect-1.0")
+            .arg("h4mkmux")
+            .env_remove("GST_PLUGIN_PATH")
+            .env("HOME", home.path())
+            .env("XDG_DATA_HOME", &data)
+            .env("GST_REGISTRY", home.path().join("registry.bin"))
+            .output()
+            .unwrap()
+    };
+    let out = inspect();
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("H4MK muxer"),
+        "{out:?}"
+    );
+    run(&["--user", "--uninstall"]);
+    assert!(!data.join("gstreamer-1.0/plugins/libgsth4.so").exists());
+    assert!(!inspect().status.success(), "gone after --uninstall");
+}

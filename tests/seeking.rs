@@ -77,7 +77,7 @@ struct Player {
 fn player(path: &str, push: bool) -> Player {
     let q = if push { "queue !" } else { "" };
     let p = pipeline(&format!(
-        "filesrc location={path} ! {q} h4mkdemux name=d \
+        "filesrc location={path} ! {q} h4mkdemux timestamps=as-stored name=d \
          d.video_0 ! queue ! appsink name=v   d.audio_0 ! queue ! appsink name=a"
     ));
     let (video, audio) = (capture(&p, "v"), capture(&p, "a"));

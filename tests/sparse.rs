@@ -54,7 +54,7 @@ fn a_silent_data_track_gets_contiguous_gap_events() {
     w.finish().unwrap();
 
     let p = pipeline(&format!(
-        "filesrc location={path} ! h4mkdemux name=d d.video_0 ! queue ! fakesink name=v d.data_0 ! queue ! fakesink name=s"
+        "filesrc location={path} ! h4mkdemux timestamps=as-stored name=d d.video_0 ! queue ! fakesink name=v d.data_0 ! queue ! fakesink name=s"
     ));
     let sparse = capture(&p, "s");
     run(&p, 10);

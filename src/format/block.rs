@@ -78,6 +78,13 @@ fn time_out(v: Option<u64>) -> u64 {
 }
 
 impl BlockHeader {
+    /// The same block with its PTS and DTS `by` nanoseconds later (saturating).
+    pub fn later_by(mut self, by: u64) -> Self {
+        self.pts = self.pts.map(|t| t.saturating_add(by));
+        self.dts = self.dts.map(|t| t.saturating_add(by));
+        self
+    }
+
     pub fn encode(&self) -> [u8; BLOCK_HEADER_LEN] {
         let mut b = [0u8; BLOCK_HEADER_LEN];
         b[0..4].copy_from_slice(&self.track.to_le_bytes());

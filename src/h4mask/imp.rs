@@ -52,6 +52,9 @@ struct Unmasking {
     caps_digest: [u8; 32],
     /// The index the next block must have; `None` after a start, seek or discontinuity.
     expected: Option<u64>,
+    /// Masked time minus clear time (ns) since the last discontinuity: a demuxer may move a
+    /// whole track in time (h4mkdemux timestamps=aligned), never one block.
+    shift: Option<i128>,
     blocks: u64,
     sealed: bool,
 }
@@ -156,6 +159,7 @@ impl H4Mask {
                 opener: Opener::new(&key, p.mode, p.salt, p.track),
                 caps_digest: digest(&u.caps),
                 expected: None,
+                shift: None,
                 blocks: 0,
                 sealed: false,
             }));
@@ -285,6 +289,7 @@ impl H4Mask {
         };
         if buffer.flags().contains(gst::BufferFlags::DISCONT) {
             u.expected = None;
+            u.shift = None;
         }
         if let Some(e) = u.expected
             && f.index != e
@@ -294,17 +299,28 @@ impl H4Mask {
                 f.index
             )));
         }
-        // The clear timing and keyframe flag must be what was masked.
+        // The clear timing and keyframe flag must be what was masked, the timestamps up to
+        // the track's one shift.
         let keyframe = !buffer.flags().contains(gst::BufferFlags::DELTA_UNIT);
-        if !header.is_final()
-            && (f.pts != ns(buffer.pts())
-                || f.dts != ns(buffer.dts())
+        if !header.is_final() {
+            let shift = u.shift.or_else(|| {
+                let (masked, clear) = (f.pts.or(f.dts)?, buffer.pts().or(buffer.dts())?);
+                Some(i128::from(masked) - i128::from(clear.nseconds()))
+            });
+            let same = |masked: Option<u64>, clear: Option<gst::ClockTime>| match (masked, clear) {
+                (Some(m), Some(c)) => Some(i128::from(m) - i128::from(c.nseconds())) == shift,
+                (m, c) => m.is_none() && c.is_none(),
+            };
+            if !same(f.pts, buffer.pts())
+                || !same(f.dts, buffer.dts())
                 || f.duration != ns(buffer.duration())
-                || (f.flags & FLAG_KEYFRAME != 0) != keyframe)
-        {
-            return Err(tampered(
-                "the buffer's timestamps or keyframe flag differ from the masked ones".into(),
-            ));
+                || (f.flags & FLAG_KEYFRAME != 0) != keyframe
+            {
+                return Err(tampered(
+                    "the buffer's timestamps or keyframe flag differ from the masked ones".into(),
+                ));
+            }
+            u.shift = shift;
         }
         if header.caps_digest != u.caps_digest && !header.is_final() {
             return Err(tampered("masked under other caps".into()));
@@ -422,6 +438,7 @@ impl H4Mask {
             EventView::FlushStop(_) => {
                 if let Some(Session::Unmask(u)) = self.state().session.as_mut() {
                     u.expected = None;
+                    u.shift = None;
                     u.sealed = false;
                 }
             }

@@ -9,8 +9,8 @@ use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
 
-use super::DamagePolicy;
 use super::pull::PadSource;
+use super::{DamagePolicy, Timestamps};
 use crate::convert::{CONTAINER_CAPS, apply_block, tags_from_string};
 use crate::format::block::BLOCK_HEADER_LEN;
 use crate::format::block::BlockHeader;
@@ -43,6 +43,7 @@ const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone, Copy, Default)]
 struct Settings {
     damage_policy: DamagePolicy,
+    timestamps: Timestamps,
 }
 
 struct Stream {
@@ -54,6 +55,9 @@ struct Stream {
     need_keyframe: bool,
     /// Stream time this pad has been served up to (by a block or a GAP event).
     served_until: Option<u64>,
+    /// Added to the stored times (timestamps=aligned); `track.time_offset` is then the shared
+    /// one.
+    shift: u64,
 }
 
 /// The keyframe index: held in memory (read through TAIL in pull mode, fetched or met in the
@@ -95,6 +99,18 @@ struct Fetch {
     at: u64,
 }
 
+impl Fetch {
+    fn new(offset: u64, len: usize) -> Fetch {
+        Fetch {
+            offset,
+            len,
+            // What arrives is appended; a damaged length must not reserve gigabytes.
+            data: Vec::with_capacity(len.min(1 << 20)),
+            at: offset,
+        }
+    }
+}
+
 enum Out {
     Event(gst::Pad, gst::Event),
     Buffer(gst::Pad, gst::Buffer),
@@ -132,6 +148,40 @@ struct State {
     /// A push-mode seek sent upstream: applied when its FLUSH_STOP comes back, so that no
     /// buffer from the old position is taken for the new one.
     pending_seek: Option<(gst::FormattedSegment<gst::ClockTime>, u64, gst::Seqnum)>,
+    startup: Startup,
+}
+
+/// Push mode: reading the index from the end of a seekable stream right after the header,
+/// before any block goes downstream, so that duration and seeking are known at preroll (as a
+/// player over HTTP expects). Upstream's flushes for it are not passed downstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Startup {
+    /// The header has not been read yet.
+    Header,
+    /// The header was just read: the streaming thread checks upstream and starts fetching.
+    Wanted,
+    /// Fetching TAIL, then SEEK (`state.fetch`); `resume` is where the stream continues.
+    Tail {
+        resume: u64,
+        file_len: u64,
+    },
+    Seek {
+        resume: u64,
+    },
+    /// Asked upstream to continue at `resume`; the segment starting there ends the startup.
+    Resuming {
+        resume: u64,
+    },
+    Done,
+}
+
+impl Startup {
+    fn quiet(self) -> bool {
+        matches!(
+            self,
+            Startup::Tail { .. } | Startup::Seek { .. } | Startup::Resuming { .. }
+        )
+    }
 }
 
 impl Default for State {
@@ -157,6 +207,7 @@ impl Default for State {
             file_len: 0,
             downstream_flushing: false,
             pending_seek: None,
+            startup: Startup::Header,
         }
     }
 }
@@ -202,6 +253,20 @@ fn bytes_seek(offset: u64, seqnum: gst::Seqnum) -> gst::Event {
     .build()
 }
 
+/// The file's global tags as stored, plus `container-format`, as players and
+/// gst-discoverer-1.0 expect from a demuxer.
+fn global_tags(meta: &Meta) -> gst::TagList {
+    let mut tags = meta
+        .tags
+        .as_deref()
+        .and_then(tags_from_string)
+        .unwrap_or_default();
+    let t = tags.make_mut();
+    t.add::<gst::tags::ContainerFormat>(&"H4MK", gst::TagMergeMode::Keep);
+    t.set_scope(gst::TagScope::Global);
+    tags
+}
+
 fn pad_template_for(kind: TrackKind) -> &'static str {
     match kind {
         TrackKind::Video => "video_%u",
@@ -229,6 +294,10 @@ impl H4mkDemux {
     /// Creates one src pad per track of the first META, with its sticky events.
     fn add_streams(&self, state: &mut State, meta: &Meta, out: &mut Vec<Out>) {
         let mut counters = [0u32; 4];
+        let aligned = self.settings().timestamps == Timestamps::Aligned;
+        // Aligned onto the latest start, so that times only ever move later: a DTS before its
+        // track's start (x264enc's first frames) stays representable.
+        let base = meta.tracks.iter().map(|t| t.time_offset).max().unwrap_or(0);
         for t in &meta.tracks {
             let n = &mut counters[t.kind as usize];
             let templ = self
@@ -276,22 +345,26 @@ impl H4mkDemux {
             if let Some(tags) = t.tags.as_deref().and_then(tags_from_string) {
                 out.push(Out::Event(pad.clone(), gst::event::Tag::new(tags)));
             }
-            if let Some(tags) = meta.tags.as_deref().and_then(tags_from_string) {
-                let mut tags = tags;
-                tags.get_mut()
-                    .expect("new tag list")
-                    .set_scope(gst::TagScope::Global);
-                out.push(Out::Event(pad.clone(), gst::event::Tag::new(tags)));
-            }
+            out.push(Out::Event(
+                pad.clone(),
+                gst::event::Tag::new(global_tags(meta)),
+            ));
             state.combiner.add_pad(&pad);
             out.push(Out::AddPad(pad.clone()));
+            let mut track = t.clone();
+            let mut shift = 0;
+            if aligned {
+                shift = u64::try_from(i128::from(base) - i128::from(t.time_offset)).unwrap_or(0);
+                track.time_offset = base;
+            }
             state.streams.push(Stream {
                 pad,
-                track: t.clone(),
+                track,
                 discont: true,
                 past_stop: false,
                 need_keyframe: false,
                 served_until: None,
+                shift,
             });
         }
         out.push(Out::NoMorePads);
@@ -359,6 +432,9 @@ impl H4mkDemux {
                 if state.meta.is_none() {
                     self.add_streams(state, &meta, out);
                     state.meta = Some(meta);
+                    if !state.pull && state.startup == Startup::Header {
+                        state.startup = Startup::Wanted;
+                    }
                 } else {
                     for t in &meta.tracks {
                         let Some(s) = state.streams.iter_mut().find(|s| s.track.id == t.id) else {
@@ -374,7 +450,9 @@ impl H4mkDemux {
                         {
                             out.push(Out::Event(s.pad.clone(), gst::event::Tag::new(tags)));
                         }
+                        let time_offset = s.track.time_offset;
                         s.track = t.clone();
+                        s.track.time_offset = time_offset;
                     }
                 }
             }
@@ -404,6 +482,7 @@ impl H4mkDemux {
                     );
                     return Ok(());
                 };
+                let header = header.later_by(s.shift);
                 let stream_time = header.time().map(|t| s.track.stream_time(t));
                 if let (Some(st), Some(stop)) = (stream_time, stop)
                     && st >= stop.nseconds()
@@ -523,6 +602,9 @@ impl H4mkDemux {
     /// Runs the scanner over what it has; stops at the first error or EOS.
     fn drain(&self, state: &mut State, out: &mut Vec<Out>) -> Result<(), gst::FlowError> {
         loop {
+            if state.startup == Startup::Wanted {
+                return Ok(());
+            }
             // Take the scanner out so a step can borrow it while the state is changed.
             let mut scanner = std::mem::take(&mut state.scanner);
             let step = scanner.step();
@@ -910,12 +992,7 @@ impl H4mkDemux {
 
     /// Asks upstream for `len` bytes at `offset` and waits for them (on the seeking thread).
     fn fetch(&self, offset: u64, len: usize, seqnum: gst::Seqnum) -> Result<Vec<u8>, String> {
-        self.lock().fetch = Some(Fetch {
-            offset,
-            len,
-            data: Vec::with_capacity(len),
-            at: offset,
-        });
+        self.lock().fetch = Some(Fetch::new(offset, len));
         let seek = bytes_seek(offset, seqnum);
         if !self.sinkpad.push_event(seek) {
             self.lock().fetch = None;
@@ -968,6 +1045,10 @@ impl H4mkDemux {
             gst::warning!(CAT, imp = self, "only flushing seeks are supported");
             return false;
         }
+        if self.lock().startup.quiet() {
+            gst::debug!(CAT, imp = self, "still reading the index");
+            return false;
+        }
         let mut q = gst::query::Seeking::new(gst::Format::Bytes);
         if !self.sinkpad.peer_query(&mut q) || !q.result().0 {
             gst::debug!(CAT, imp = self, "upstream cannot seek in bytes");
@@ -996,37 +1077,152 @@ impl H4mkDemux {
     }
 
     fn sink_chain(&self, buffer: gst::Buffer) -> Result<gst::FlowSuccess, gst::FlowError> {
-        let mut out = Vec::new();
-        let res = {
-            let mut state = self.lock();
-            if let Some(f) = state.fetch.as_mut() {
-                let map = buffer.map_readable().map_err(|_| gst::FlowError::Error)?;
-                // Keep only the bytes of the asked-for range.
-                let start = f.offset + f.data.len() as u64;
-                if f.at <= start && start < f.at + map.len() as u64 {
-                    let from = (start - f.at) as usize;
-                    let n = (f.len - f.data.len()).min(map.len() - from);
-                    f.data.extend_from_slice(&map[from..from + n]);
-                }
-                f.at += map.len() as u64;
-                drop(map);
-                self.fetched.notify_all();
-                return Ok(gst::FlowSuccess::Ok);
-            }
-            let map = buffer.map_readable().map_err(|_| gst::FlowError::Error)?;
+        let mut state = self.lock();
+        let map = buffer.map_readable().map_err(|_| gst::FlowError::Error)?;
+        let Some(f) = state.fetch.as_mut() else {
             state.scanner.feed(&map);
             drop(map);
-            self.drain(&mut state, &mut out)
+            drop(state);
+            return self.drain_and_push();
         };
-        let pushed = self.perform(out);
-        match res {
-            Ok(()) => pushed,
-            Err(gst::FlowError::Eos) => {
-                pushed?;
-                self.push_eos();
-                Err(gst::FlowError::Eos)
+        // Keep only the bytes of the asked-for range.
+        let start = f.offset + f.data.len() as u64;
+        if f.at <= start && start < f.at + map.len() as u64 {
+            let from = (start - f.at) as usize;
+            let n = (f.len - f.data.len()).min(map.len() - from);
+            f.data.extend_from_slice(&map[from..from + n]);
+        }
+        f.at += map.len() as u64;
+        let complete = f.data.len() >= f.len;
+        drop(map);
+        if !state.startup.quiet() {
+            self.fetched.notify_all();
+        } else if complete {
+            drop(state);
+            self.startup_fetched();
+        }
+        Ok(gst::FlowSuccess::Ok)
+    }
+
+    /// Runs the scanner over what it holds and pushes the result; starts the index fetch of
+    /// push mode when the header has just been read.
+    fn drain_and_push(&self) -> Result<gst::FlowSuccess, gst::FlowError> {
+        loop {
+            let mut out = Vec::new();
+            let res = self.drain(&mut self.lock(), &mut out);
+            let pushed = self.perform(out);
+            match res {
+                Ok(()) => pushed?,
+                Err(gst::FlowError::Eos) => {
+                    pushed?;
+                    self.push_eos();
+                    return Err(gst::FlowError::Eos);
+                }
+                Err(e) => return Err(e),
+            };
+            if self.lock().startup != Startup::Wanted || self.start_index_fetch() {
+                return Ok(gst::FlowSuccess::Ok);
             }
-            Err(e) => Err(e),
+        }
+    }
+
+    /// On the streaming thread, right after the header: when upstream can seek in bytes and
+    /// knows its size, asks for TAIL (the rest follows in `startup_fetched`). Returns whether
+    /// the fetch started; if not, the stream simply goes on.
+    fn start_index_fetch(&self) -> bool {
+        let mut q = gst::query::Seeking::new(gst::Format::Bytes);
+        let seekable = self.sinkpad.peer_query(&mut q) && q.result().0;
+        let len = self
+            .sinkpad
+            .peer_query_duration::<gst::format::Bytes>()
+            .map(|b| *b);
+        let mut state = self.lock();
+        state.startup = Startup::Done;
+        let resume = state.scanner.position() + state.scanner.buffered() as u64;
+        let Some(file_len) = len.filter(|&l| seekable && l >= resume + TAIL_CHUNK_LEN) else {
+            gst::debug!(
+                CAT,
+                imp = self,
+                "upstream cannot fetch the index at the start"
+            );
+            return false;
+        };
+        let offset = file_len - TAIL_CHUNK_LEN;
+        state.startup = Startup::Tail { resume, file_len };
+        state.fetch = Some(Fetch::new(offset, TAIL_CHUNK_LEN as usize));
+        drop(state);
+        gst::debug!(
+            CAT,
+            imp = self,
+            "reading the index from the end, then continuing at {resume}"
+        );
+        if self
+            .sinkpad
+            .push_event(bytes_seek(offset, gst::Seqnum::next()))
+        {
+            return true;
+        }
+        let mut state = self.lock();
+        state.fetch = None;
+        state.startup = Startup::Done;
+        false
+    }
+
+    /// A range asked for by `start_index_fetch` has arrived: the next one, or back to where
+    /// the stream was.
+    fn startup_fetched(&self) {
+        let mut state = self.lock();
+        let Some(f) = state.fetch.take() else { return };
+        let next = match state.startup {
+            Startup::Tail { resume, file_len } => match Tail::check(&f.data, file_len) {
+                Ok(Some(tail)) if tail.veri_offset > tail.seek_offset => {
+                    let len = (tail.veri_offset - tail.seek_offset) as usize;
+                    state.fetch = Some(Fetch::new(tail.seek_offset, len));
+                    state.startup = Startup::Seek { resume };
+                    tail.seek_offset
+                }
+                other => {
+                    gst::debug!(CAT, imp = self, "no index at the end ({other:?}); going on");
+                    state.startup = Startup::Resuming { resume };
+                    resume
+                }
+            },
+            Startup::Seek { resume } => {
+                match SeekTable::from_chunk(&f.data) {
+                    Ok((table, payload)) => {
+                        if let Some(meta) = &state.meta {
+                            state.duration = Self::duration_of(meta, &table);
+                        }
+                        state.index = Some(Index::Memory {
+                            table,
+                            entries: payload,
+                        });
+                    }
+                    Err(e) => gst::warning!(CAT, imp = self, "index at the end unreadable: {e}"),
+                }
+                state.startup = Startup::Resuming { resume };
+                resume
+            }
+            _ => return,
+        };
+        let known = state.duration.is_some() && state.fetch.is_none();
+        drop(state);
+        if known {
+            let _ = self.obj().post_message(
+                gst::message::DurationChanged::builder()
+                    .src(&*self.obj())
+                    .build(),
+            );
+        }
+        if !self
+            .sinkpad
+            .push_event(bytes_seek(next, gst::Seqnum::next()))
+        {
+            gst::element_imp_error!(
+                self,
+                gst::StreamError::Demux,
+                ["upstream refused a BYTES seek to {next} while reading the index"]
+            );
         }
     }
 
@@ -1037,9 +1233,15 @@ impl H4mkDemux {
                 let mut state = self.lock();
                 if let Some(seg) = e.segment().downcast_ref::<gst::format::Bytes>() {
                     let start = seg.start().map_or(0, |b| *b);
+                    let resumed = state.startup == Startup::Resuming { resume: start };
+                    if matches!(state.startup, Startup::Resuming { .. }) {
+                        state.startup = Startup::Done;
+                    }
                     if let Some(f) = state.fetch.as_mut() {
                         f.at = start;
-                    } else if start != state.scanner.position() || state.scanner.buffered() > 0 {
+                    } else if !resumed
+                        && (start != state.scanner.position() || state.scanner.buffered() > 0)
+                    {
                         gst::debug!(CAT, imp = self, "upstream continues at byte {start}");
                         state.scanner = Scanner::at(start, 0);
                         state.ordinals_known = start == 0;
@@ -1050,8 +1252,9 @@ impl H4mkDemux {
             EventView::Caps(_) => true,
             EventView::FlushStop(_) => {
                 let mut state = self.lock();
-                if state.fetch.is_some() {
-                    // An index fetch: downstream stays flushing until the seek lands.
+                if state.fetch.is_some() || state.startup.quiet() {
+                    // An index fetch: downstream stays flushing until the seek lands, or at
+                    // the start never sees the flush.
                     return true;
                 }
                 state.downstream_flushing = false;
@@ -1072,6 +1275,9 @@ impl H4mkDemux {
                 true
             }
             EventView::FlushStart(_) => {
+                if self.lock().startup.quiet() {
+                    return true;
+                }
                 let already = std::mem::replace(&mut self.lock().downstream_flushing, true);
                 if !already {
                     self.flush_downstream(|| event.clone());
@@ -1082,7 +1288,7 @@ impl H4mkDemux {
                 let mut out = Vec::new();
                 let res = {
                     let mut state = self.lock();
-                    if state.fetch.is_some() {
+                    if state.fetch.is_some() || state.startup.quiet() {
                         return true;
                     }
                     state.scanner.finish();
@@ -1100,7 +1306,13 @@ impl H4mkDemux {
                 }
                 true
             }
-            _ => gst::Pad::event_default(pad, Some(&*self.obj()), event),
+            _ => {
+                // Upstream's own sticky events (souphttpsrc's HTTP headers, say) go on
+                // downstream, but must not fail upstream's next push while our source pads
+                // flush for a seek or stay unlinked.
+                let sticky = event.is_sticky();
+                gst::Pad::event_default(pad, Some(&*self.obj()), event) || sticky
+            }
         }
     }
 
@@ -1262,24 +1474,35 @@ impl ObjectImpl for H4mkDemux {
 
     fn properties() -> &'static [glib::ParamSpec] {
         static PROPS: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
-            vec![glib::ParamSpecEnum::builder_with_default("damage-policy", DamagePolicy::Skip)
-                .nick("Damage policy")
-                .blurb("What to do with a chunk whose CRC or framing fails: skip it with a warning naming its offset, chunk and block, or stop with an error")
-                .mutable_playing()
-                .build()]
+            vec![
+                glib::ParamSpecEnum::builder_with_default("damage-policy", DamagePolicy::Skip)
+                    .nick("Damage policy")
+                    .blurb("What to do with a chunk whose CRC or framing fails: skip it with a warning naming its offset, chunk and block, or stop with an error")
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecEnum::builder_with_default("timestamps", Timestamps::Aligned)
+                    .nick("Timestamps")
+                    .blurb("aligned: tracks that start at different times (x264enc's 1000 h beside audio at 0) are moved later onto the latest start, so that every pad shares one segment, as playbin needs; as-stored: the exact stored PTS and DTS with a segment per track (for lossless remuxing). Read when the pads are made")
+                    .mutable_ready()
+                    .build(),
+            ]
         });
         PROPS.as_ref()
     }
 
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
-        if pspec.name() == "damage-policy" {
-            self.settings().damage_policy = value.get().expect("type checked upstream");
+        let mut settings = self.settings();
+        match pspec.name() {
+            "damage-policy" => settings.damage_policy = value.get().expect("type checked upstream"),
+            "timestamps" => settings.timestamps = value.get().expect("type checked upstream"),
+            _ => unreachable!("only registered properties are set"),
         }
     }
 
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
         match pspec.name() {
             "damage-policy" => self.settings().damage_policy.to_value(),
+            "timestamps" => self.settings().timestamps.to_value(),
             _ => unreachable!("only registered properties are asked for"),
         }
     }

@@ -167,6 +167,24 @@ pub fn pipeline(desc: &str) -> gst::Pipeline {
         .expect("a pipeline")
 }
 
+/// target/<profile>, where cargo put the plugin next to the tests' deps/ folder: for
+/// GST_PLUGIN_PATH of the command-line tools a test runs.
+pub fn plugin_dir() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent()
+        .and_then(|deps| deps.parent())
+        .unwrap()
+        .to_path_buf()
+}
+
+/// A command-line tool that finds this build's plugin (and keeps its own registry).
+pub fn gst_tool(name: &str) -> std::process::Command {
+    let mut c = std::process::Command::new(name);
+    c.env("GST_PLUGIN_PATH", plugin_dir())
+        .env("GST_REGISTRY", plugin_dir().join("test-registry.bin"));
+    c
+}
+
 pub fn tmp(name: &str) -> (tempfile::TempDir, String) {
     let d = tempfile::tempdir().unwrap();
     let p = d.path().join(name).display().to_string();
@@ -193,7 +211,11 @@ pub fn demux_to_fakesinks(path: &str, push: bool) -> (gst::Pipeline, Arc<Mutex<V
         .property("location", path)
         .build()
         .unwrap();
-    let demux = gst::ElementFactory::make("h4mkdemux").build().unwrap();
+    // The stored times, to compare with what the file holds.
+    let demux = gst::ElementFactory::make("h4mkdemux")
+        .property_from_str("timestamps", "as-stored")
+        .build()
+        .unwrap();
     p.add_many([&src, &demux]).unwrap();
     if push {
         let q = gst::ElementFactory::make("queue").build().unwrap();

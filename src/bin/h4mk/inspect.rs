@@ -28,6 +28,10 @@ pub struct Args {
     /// List every keyframe in the SEEK index
     #[arg(long)]
     keyframes: bool,
+    /// Also draw the blocks as a PNG timeline (lanes per track, keyframes, masked blocks,
+    /// damaged chunks) to this file
+    #[arg(long, value_name = "PNG")]
+    plot: Option<PathBuf>,
 }
 
 pub fn run(a: Args) -> CliResult {
@@ -123,6 +127,17 @@ pub fn run(a: Args) -> CliResult {
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         print_human(&out);
+    }
+    if let Some(png) = &a.plot {
+        let name = a.file.file_name().map_or_else(
+            || a.file.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        let damaged = crate::plot::write(&mut r, &name, png)?;
+        eprintln!(
+            "h4mk: timeline written to {} ({damaged} damaged chunk(s) shown)",
+            png.display()
+        );
     }
     Ok(Outcome::Ok)
 }

@@ -3,6 +3,7 @@
 mod export;
 mod extract;
 mod inspect;
+mod plot;
 mod progress;
 mod repair;
 mod seek;
@@ -28,7 +29,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Show the header, writer, tracks and index of a file; optionally every chunk and keyframe
+    /// Show the header, writer, tracks and index of a file; optionally every chunk and keyframe,
+    /// and a PNG timeline of the blocks
     Inspect(inspect::Args),
     /// Check every CRC, leaf hash, digest and the Merkle root; list every failure
     Verify(verify::Args),

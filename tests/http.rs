@@ -1,0 +1,379 @@
+//! HTTP delivery: H4MK served by a stock nginx on 127.0.0.1 plays through souphttpsrc and
+//! playbin, and a seek near the end is served by Range requests, not by downloading the file.
+//! The server's access log is the witness of what crossed the wire.
+
+mod gstcommon;
+
+use std::io::Write;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use gst::prelude::*;
+use gstcommon::{capture, pipeline};
+
+/// One request as nginx logged it.
+#[derive(Debug)]
+struct Served {
+    path: String,
+    status: u16,
+    range: Option<(u64, Option<u64>)>,
+    bytes: u64,
+}
+
+/// An nginx of its own: configuration, document root and logs in a temporary directory, one
+/// process in the foreground on a free loopback port. Stopped (and its log complete) on drop
+/// or by `stop`.
+struct Nginx {
+    dir: tempfile::TempDir,
+    port: u16,
+    child: Option<Child>,
+}
+
+impl Nginx {
+    fn start() -> Nginx {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("www");
+        std::fs::create_dir(&root).unwrap();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let d = dir.path().display();
+        let conf = format!(
+            "daemon off;\nmaster_process off;\nworker_processes 1;\npid {d}/nginx.pid;\n\
+             error_log {d}/error.log warn;\nevents {{ worker_connections 64; }}\n\
+             http {{\n  log_format h4 '$uri $status \"$http_range\" $bytes_sent';\n\
+               access_log {d}/access.log h4;\n  default_type application/octet-stream;\n\
+               client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n\
+               fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n\
+               scgi_temp_path {d}/scgi;\n\
+               server {{ listen 127.0.0.1:{port} sndbuf=64k; root {d}/www; }}\n}}\n"
+        );
+        let conf_path = dir.path().join("nginx.conf");
+        std::fs::write(&conf_path, conf).unwrap();
+        let child = Command::new("nginx")
+            .arg("-p")
+            .arg(dir.path())
+            .arg("-e")
+            .arg(dir.path().join("error.log"))
+            .arg("-c")
+            .arg(&conf_path)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("nginx starts (the test command installs Debian's nginx)");
+        let mut server = Nginx {
+            dir,
+            port,
+            child: Some(child),
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Some(status) = server.child.as_mut().unwrap().try_wait().unwrap() {
+                let log = std::fs::read_to_string(server.dir.path().join("error.log"));
+                panic!("nginx exited with {status}: {log:?}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "nginx did not listen on {port} in 10 s"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        server
+    }
+
+    fn publish(&self, name: &str, from: &Path) -> String {
+        std::fs::copy(from, self.dir.path().join("www").join(name)).unwrap();
+        format!("http://127.0.0.1:{}/{name}", self.port)
+    }
+
+    /// Stops the server (SIGQUIT: it finishes logging what it served) and reads its log.
+    fn stop(mut self) -> Vec<Served> {
+        self.quit();
+        let log = std::fs::read_to_string(self.dir.path().join("access.log")).unwrap_or_default();
+        log.lines().map(parse_log_line).collect()
+    }
+
+    fn quit(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        unsafe { libc::kill(child.id() as i32, libc::SIGQUIT) };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while child.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        self.quit();
+    }
+}
+
+/// `/x.h4mk 206 "bytes=123-" 4567` -> Served.
+fn parse_log_line(line: &str) -> Served {
+    let mut parts = line.splitn(4, ' ');
+    let path = parts.next().unwrap().to_string();
+    let status = parts.next().unwrap().parse().unwrap();
+    let range = parts.next().unwrap().trim_matches('"');
+    let bytes = parts.next().unwrap().trim().parse().unwrap();
+    let range = range.strip_prefix("bytes=").map(|r| {
+        let (a, b) = r.split_once('-').unwrap();
+        (a.parse().unwrap(), b.parse().ok())
+    });
+    Served {
+        path,
+        status,
+        range,
+        bytes,
+    }
+}
+
+fn h4mk(args: &[&str]) {
+    let out = Command::new(env!("CARGO_BIN_EXE_h4mk"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "h4mk {args:?}: {out:?}");
+}
+
+/// 48 MiB of incompressible blocks (64 KiB each, 25 per second, a keyframe every 25): a file
+/// big enough that what a player buffers ahead is small beside it.
+fn big_data_file(dir: &Path) -> PathBuf {
+    let raw = dir.join("big.bin");
+    let mut f = std::fs::File::create(&raw).unwrap();
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut block = vec![0u8; 1 << 16];
+    for _ in 0..768 {
+        for b in block.chunks_mut(8) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            b.copy_from_slice(&x.to_le_bytes());
+        }
+        f.write_all(&block).unwrap();
+    }
+    let out = dir.join("big.h4mk");
+    h4mk(&[
+        "export",
+        raw.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--block-size",
+        "65536",
+        "--fps",
+        "25",
+        "--gop",
+        "25",
+    ]);
+    out
+}
+
+/// Waits for the pipeline to preroll, panicking with the bus error if there is one.
+fn preroll(p: &gst::Pipeline) {
+    p.set_state(gst::State::Paused).unwrap();
+    let (res, _, _) = p.state(gst::ClockTime::from_seconds(30));
+    if res.is_err() {
+        let err = p
+            .bus()
+            .unwrap()
+            .pop_filtered(&[gst::MessageType::Error])
+            .map(|m| format!("{m:?}"));
+        p.set_state(gst::State::Null).unwrap();
+        panic!("pipeline did not preroll: {err:?}");
+    }
+}
+
+fn play_to_eos(p: &gst::Pipeline) {
+    p.set_state(gst::State::Playing).unwrap();
+    let msg = p
+        .bus()
+        .unwrap()
+        .timed_pop_filtered(
+            gst::ClockTime::from_seconds(60),
+            &[gst::MessageType::Eos, gst::MessageType::Error],
+        )
+        .expect("EOS or an error in 60 s");
+    p.set_state(gst::State::Null).unwrap();
+    if let gst::MessageView::Error(e) = msg.view() {
+        panic!("{}: {:?}", e.error(), e.debug());
+    }
+}
+
+fn report(what: &str, size: u64, served: &[Served]) -> u64 {
+    let total: u64 = served.iter().map(|s| s.bytes).sum();
+    eprintln!(
+        "{what}: file {size} bytes, {} requests, {total} bytes sent ({:.1} %): {served:?}",
+        served.len(),
+        total as f64 * 100.0 / size as f64
+    );
+    total
+}
+
+#[test]
+fn souphttpsrc_plays_and_a_seek_near_the_end_is_served_by_ranges() {
+    let work = tempfile::tempdir().unwrap();
+    let file = big_data_file(work.path());
+    let size = std::fs::metadata(&file).unwrap().len();
+    let server = Nginx::start();
+    let whole_url = server.publish("whole.h4mk", &file);
+    let url = server.publish("big.h4mk", &file);
+
+    // Whole file first: every block arrives, in order, byte for byte.
+    let p = pipeline(&format!(
+        "souphttpsrc location={whole_url} ! h4mkdemux ! appsink name=out sync=false"
+    ));
+    let out = capture(&p, "out");
+    play_to_eos(&p);
+    let all = std::mem::take(&mut out.lock().unwrap().buffers);
+    assert_eq!(all.len(), 768);
+    for (i, b) in all.iter().enumerate() {
+        assert_eq!(b.pts, Some(gst::ClockTime::from_mseconds(40 * i as u64)));
+        assert_eq!(b.data.len(), 1 << 16);
+    }
+
+    // Then a seek to 29 s of 30.72 s: the first buffer is the keyframe at 29 s, the rest follow.
+    let p = pipeline(&format!(
+        "souphttpsrc location={url} ! h4mkdemux ! appsink name=out sync=false"
+    ));
+    let out = capture(&p, "out");
+    preroll(&p);
+    let dur = p.query_duration::<gst::ClockTime>();
+    assert_eq!(
+        dur,
+        Some(gst::ClockTime::from_mseconds(30_720)),
+        "duration over HTTP"
+    );
+    p.seek_simple(
+        gst::SeekFlags::FLUSH | gst::SeekFlags::KEY_UNIT,
+        gst::ClockTime::from_mseconds(29_020),
+    )
+    .expect("the demuxer seeks over HTTP");
+    out.lock().unwrap().buffers.clear();
+    play_to_eos(&p);
+    let after = std::mem::take(&mut out.lock().unwrap().buffers);
+    // The preroll buffer may be recorded before the flush; the seek's buffers are the tail.
+    let tail = &all[725..];
+    assert!(
+        after.ends_with(tail),
+        "after the seek: {} buffers, first PTS {:?}",
+        after.len(),
+        after.first().map(|b| b.pts)
+    );
+    assert_eq!(
+        after[after.len() - tail.len()].pts,
+        Some(gst::ClockTime::from_seconds(29))
+    );
+
+    let served = server.stop();
+    let (whole, seek_run): (Vec<Served>, Vec<Served>) =
+        served.into_iter().partition(|s| s.path == "/whole.h4mk");
+    let total_whole = report("souphttpsrc whole file", size, &whole);
+    assert!(
+        (size..size + size / 10).contains(&total_whole),
+        "playing the whole file fetched {total_whole} bytes of {size}"
+    );
+    let total = report("souphttpsrc seek", size, &seek_run);
+    assert!(
+        seek_run
+            .iter()
+            .any(|s| s.status == 206 && s.range.is_some_and(|(start, _)| start > size * 9 / 10)),
+        "a Range request near the end: {seek_run:?}"
+    );
+    assert!(
+        total < size / 2,
+        "a seek near the end fetched {total} of {size} bytes"
+    );
+}
+
+/// Video (x264, incompressible picture so that the file is large) and Opus, 40 s.
+fn big_av_file(dir: &Path) -> PathBuf {
+    let out = dir.join("av.h4mk");
+    let p = pipeline(&format!(
+        "videotestsrc num-buffers=1000 pattern=snow ! video/x-raw,width=320,height=240,framerate=25/1 \
+           ! x264enc key-int-max=25 speed-preset=ultrafast bitrate=6000 ! h264parse ! queue ! m.video_0 \
+         audiotestsrc num-buffers=1875 ! audio/x-raw,rate=48000 ! opusenc ! queue ! m.audio_0 \
+         h4mkmux name=m ! filesink location={}",
+        out.display()
+    ));
+    gstcommon::run(&p, 120);
+    out
+}
+
+#[test]
+fn playbin_plays_over_http_and_seeks_by_range() {
+    let work = tempfile::tempdir().unwrap();
+    let file = big_av_file(work.path());
+    let size = std::fs::metadata(&file).unwrap().len();
+    let server = Nginx::start();
+    let url = server.publish("av.h4mk", &file);
+
+    let p = pipeline(&format!(
+        "playbin uri={url} video-sink=\"appsink name=vs sync=false\" audio-sink=\"fakesink sync=false\""
+    ));
+    preroll(&p);
+    // playbin puts its sinks in place while prerolling.
+    let frames = capture(&p, "vs");
+    // The demuxer reads the index from the end of the file before the first block.
+    let dur = p.query_duration::<gst::ClockTime>();
+    assert_eq!(
+        dur,
+        Some(gst::ClockTime::from_seconds(40)),
+        "duration over HTTP"
+    );
+    p.seek_simple(
+        gst::SeekFlags::FLUSH | gst::SeekFlags::KEY_UNIT,
+        gst::ClockTime::from_mseconds(38_500),
+    )
+    .expect("playbin seeks over HTTP");
+    p.state(gst::ClockTime::from_seconds(30)).0.unwrap();
+    frames.lock().unwrap().buffers.clear();
+    play_to_eos(&p);
+    let (after, segment) = {
+        let mut f = frames.lock().unwrap();
+        let segment = f
+            .events
+            .iter()
+            .rev()
+            .find_map(|e| match e.view() {
+                gst::EventView::Segment(s) => s.segment().downcast_ref::<gst::ClockTime>().cloned(),
+                _ => None,
+            })
+            .expect("a segment after the seek");
+        (std::mem::take(&mut f.buffers), segment)
+    };
+    // Decoded frames (in stream time: x264enc starts its timestamps at 1000 h) from the
+    // keyframe at 38 s to the last one, 39.96 s.
+    let pts: Vec<u64> = after
+        .iter()
+        .filter_map(|b| segment.to_stream_time(b.pts?))
+        .map(|t| t.mseconds())
+        .collect();
+    assert!(!pts.is_empty(), "frames after the seek");
+    assert!(
+        pts[0] >= 38_000 && pts[0] <= 38_500,
+        "first frame after the seek at {} ms",
+        pts[0]
+    );
+    assert_eq!(*pts.last().unwrap(), 39_960);
+
+    let served = server.stop();
+    let total = report("playbin seek", size, &served);
+    assert!(
+        served
+            .iter()
+            .any(|s| s.status == 206 && s.range.is_some_and(|(start, _)| start > size * 9 / 10)),
+        "a Range request near the end: {served:?}"
+    );
+    assert!(
+        total < size / 2,
+        "a seek near the end fetched {total} of {size} bytes"
+    );
+}
