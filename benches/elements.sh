@@ -62,7 +62,12 @@ for spec in "1m 1500" "10h 900000"; do
   printf '%s synthetic (%s blocks at 25/s): ' "$1" "$2"; "$lat" "$dir/$1.h4mk" h4mkdemux 200 queue
 done
 for f in 1m 10h; do
-  /usr/bin/time -f "$f: demux peak RSS %M KB" gst-launch-1.0 -q filesrc location="$dir/$f.h4mk" ! h4mkdemux ! fakesink
-  /usr/bin/time -f "$f: demux + mux peak RSS %M KB, %e s" gst-launch-1.0 -q filesrc location="$dir/$f.h4mk" ! h4mkdemux ! h4mkmux ! filesink location="$dir/re-$f.h4mk"
-  cmp -s "$dir/$f.h4mk" "$dir/re-$f.h4mk" && echo "$f: remuxed file is byte-identical"
+  # /usr/bin/time reports on stderr; its line belongs with the figures on stdout.
+  { /usr/bin/time -f "$f: demux peak RSS %M KB" gst-launch-1.0 -q filesrc location="$dir/$f.h4mk" ! h4mkdemux ! fakesink; } 2>&1
+  { /usr/bin/time -f "$f: demux + mux peak RSS %M KB, %e s" gst-launch-1.0 -q filesrc location="$dir/$f.h4mk" ! h4mkdemux ! h4mkmux ! filesink location="$dir/re-$f.h4mk"; } 2>&1
+  if cmp -s "$dir/$f.h4mk" "$dir/re-$f.h4mk"; then
+    echo "$f: remuxed file is byte-identical"
+  else
+    echo "$f: remuxed file DIFFERS"
+  fi
 done

@@ -1,7 +1,7 @@
 //! Plays a file with playbin (decoding to fake sinks), seeking by keyframe first and printing
 //! where each seek lands, then plays to the end.
 //!
-//! cargo run --release --example play_seek -- FILE [SECONDS ...]
+//! cargo run --release --example play_seek -- FILE|URI [SECONDS ...]
 
 use std::sync::{Arc, Mutex};
 
@@ -10,14 +10,17 @@ use gst::prelude::*;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let Some(file) = args.next() else {
-        eprintln!("usage: play_seek FILE [SECONDS ...]");
+        eprintln!("usage: play_seek FILE|URI [SECONDS ...]");
         std::process::exit(2);
     };
     let targets: Vec<f64> = args.map(|a| a.parse()).collect::<Result<_, _>>()?;
     gst::init()?;
     gsth4::plugin_register_static()?;
-    let path = std::fs::canonicalize(&file)?;
-    let uri = gst::glib::filename_to_uri(&path, None)?;
+    let uri = if file.contains("://") {
+        file.clone()
+    } else {
+        gst::glib::filename_to_uri(std::fs::canonicalize(&file)?, None)?.to_string()
+    };
     let playbin = gst::ElementFactory::make("playbin")
         .property("uri", uri.as_str())
         .build()?;

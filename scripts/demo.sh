@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The demo: installs what is missing and builds; records test video (H.264), audio (Opus) and
 # the audio's FFT tokens (h4fftfilter) through h4mkmux, verifies and inspects the file, plays it
-# back through playbin with keyframe seeks; then shows the CLI on the same file: a file cut short
+# back through playbin with keyframe seeks, draws its token track and its blocks as pictures,
+# serves it over HTTP and plays it from there with a seek; then shows the CLI: a file cut short
 # is verified, repaired and verified; last, the video is masked with h4mask, verified and sought
 # without the key, and played back with it.
 set -euo pipefail
@@ -35,6 +36,33 @@ gst-discoverer-1.0 "$out/demo.h4mk" | grep -E 'Duration|Seekable|container|video
 
 step "play it back through playbin, seeking by keyframe first"
 target/release/examples/play_seek "$out/demo.h4mk" 3.5 7.25 1.0
+
+step "the token track as a spectrogram, and the file's blocks as a timeline (PNG)"
+target/release/examples/spectrogram "$out/demo.h4mk" "$out/spectrogram.png"
+$h4mk inspect "$out/demo.h4mk" --plot "$out/timeline.png" > /dev/null
+
+step "serve it over HTTP (a stock nginx on 127.0.0.1) and play it from there with a seek near the end"
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+web=$PWD/$out/web
+mkdir -p "$web/www" && cp "$out/demo.h4mk" "$web/www/"
+cat > "$web/nginx.conf" <<EOF
+daemon off; master_process off; worker_processes 1; pid $web/nginx.pid; error_log $web/error.log;
+events { worker_connections 64; }
+http {
+  log_format h4 '\$status "\$http_range" \$bytes_sent'; access_log $web/access.log h4;
+  client_body_temp_path $web/tmp; proxy_temp_path $web/tmp; fastcgi_temp_path $web/tmp;
+  uwsgi_temp_path $web/tmp; scgi_temp_path $web/tmp; default_type application/octet-stream;
+  server { listen 127.0.0.1:$port sndbuf=64k; root $web/www; }
+}
+EOF
+nginx -p "$web" -e "$web/error.log" -c "$web/nginx.conf" &
+nginx_pid=$!
+trap 'kill $nginx_pid 2>/dev/null || true' EXIT
+for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+target/release/examples/play_seek "http://127.0.0.1:$port/demo.h4mk" 9.0
+kill -QUIT $nginx_pid; wait $nginx_pid || true
+echo "what nginx sent of the $(stat -c %s "$out/demo.h4mk")-byte file (status, Range, bytes):"
+cat "$web/access.log"
 
 step "the CLI: keyframe lookup by binary search of the index"
 $h4mk seek "$out/demo.h4mk" 3.5 --track 0

@@ -527,7 +527,11 @@ impl AggregatorImpl for H4mkMux {
                 gst::debug!(CAT, obj = pad, "{:?} tags {tags}", tags.scope());
                 let mut state = self.state();
                 if tags.scope() == gst::TagScope::Global {
-                    merge(&mut state.global_tags, tags, gst::TagMergeMode::Replace);
+                    // Which container the streams were read from says nothing about them (and
+                    // a remuxed H4MK file stays byte-identical).
+                    let mut own = tags.to_owned();
+                    own.make_mut().remove::<gst::tags::ContainerFormat>();
+                    merge(&mut state.global_tags, &own, gst::TagMergeMode::Replace);
                 } else if let Some(s) = state.streams.iter_mut().find(|s| s.pad == *pad) {
                     merge(&mut s.tags, tags, gst::TagMergeMode::Replace);
                 } else {
