@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use gst::prelude::*;
-use gstcommon::{capture, pipeline};
+use gstcommon::{capture, pipeline, run};
 
 /// One request as nginx logged it.
 #[derive(Debug)]
@@ -191,20 +191,16 @@ fn preroll(p: &gst::Pipeline) {
     }
 }
 
-fn play_to_eos(p: &gst::Pipeline) {
-    p.set_state(gst::State::Playing).unwrap();
-    let msg = p
-        .bus()
-        .unwrap()
-        .timed_pop_filtered(
-            gst::ClockTime::from_seconds(60),
-            &[gst::MessageType::Eos, gst::MessageType::Error],
-        )
-        .expect("EOS or an error in 60 s");
-    p.set_state(gst::State::Null).unwrap();
-    if let gst::MessageView::Error(e) = msg.view() {
-        panic!("{}: {:?}", e.error(), e.debug());
-    }
+/// Checks the duration the pipeline reports (the demuxer reads the index from the end of the
+/// file before the first block) and seeks to `target_ms` by keyframe.
+fn seek_knowing_the_duration(p: &gst::Pipeline, duration: gst::ClockTime, target_ms: u64) {
+    let known = p.query_duration::<gst::ClockTime>();
+    assert_eq!(known, Some(duration), "duration over HTTP");
+    p.seek_simple(
+        gst::SeekFlags::FLUSH | gst::SeekFlags::KEY_UNIT,
+        gst::ClockTime::from_mseconds(target_ms),
+    )
+    .expect("a seek over HTTP");
 }
 
 fn report(what: &str, size: u64, served: &[Served]) -> u64 {
@@ -231,7 +227,7 @@ fn souphttpsrc_plays_and_a_seek_near_the_end_is_served_by_ranges() {
         "souphttpsrc location={whole_url} ! h4mkdemux ! appsink name=out sync=false"
     ));
     let out = capture(&p, "out");
-    play_to_eos(&p);
+    run(&p, 60);
     let all = std::mem::take(&mut out.lock().unwrap().buffers);
     assert_eq!(all.len(), 768);
     for (i, b) in all.iter().enumerate() {
@@ -245,19 +241,9 @@ fn souphttpsrc_plays_and_a_seek_near_the_end_is_served_by_ranges() {
     ));
     let out = capture(&p, "out");
     preroll(&p);
-    let dur = p.query_duration::<gst::ClockTime>();
-    assert_eq!(
-        dur,
-        Some(gst::ClockTime::from_mseconds(30_720)),
-        "duration over HTTP"
-    );
-    p.seek_simple(
-        gst::SeekFlags::FLUSH | gst::SeekFlags::KEY_UNIT,
-        gst::ClockTime::from_mseconds(29_020),
-    )
-    .expect("the demuxer seeks over HTTP");
+    seek_knowing_the_duration(&p, gst::ClockTime::from_mseconds(30_720), 29_020);
     out.lock().unwrap().buffers.clear();
-    play_to_eos(&p);
+    run(&p, 60);
     let after = std::mem::take(&mut out.lock().unwrap().buffers);
     // The preroll buffer may be recorded before the flush; the seek's buffers are the tail.
     let tail = &all[725..];
@@ -303,7 +289,7 @@ fn big_av_file(dir: &Path) -> PathBuf {
          h4mkmux name=m ! filesink location={}",
         out.display()
     ));
-    gstcommon::run(&p, 120);
+    run(&p, 120);
     out
 }
 
@@ -321,21 +307,10 @@ fn playbin_plays_over_http_and_seeks_by_range() {
     preroll(&p);
     // playbin puts its sinks in place while prerolling.
     let frames = capture(&p, "vs");
-    // The demuxer reads the index from the end of the file before the first block.
-    let dur = p.query_duration::<gst::ClockTime>();
-    assert_eq!(
-        dur,
-        Some(gst::ClockTime::from_seconds(40)),
-        "duration over HTTP"
-    );
-    p.seek_simple(
-        gst::SeekFlags::FLUSH | gst::SeekFlags::KEY_UNIT,
-        gst::ClockTime::from_mseconds(38_500),
-    )
-    .expect("playbin seeks over HTTP");
+    seek_knowing_the_duration(&p, gst::ClockTime::from_seconds(40), 38_500);
     p.state(gst::ClockTime::from_seconds(30)).0.unwrap();
     frames.lock().unwrap().buffers.clear();
-    play_to_eos(&p);
+    run(&p, 60);
     let (after, segment) = {
         let mut f = frames.lock().unwrap();
         let segment = f
