@@ -7,11 +7,12 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 # GLib criticals and warnings fail the GStreamer tests instead of scrolling by.
 export G_DEBUG=fatal_warnings
-cargo build --release --all-targets --locked
+# The examples are built as programs (tests/examples.rs runs them), not again as test harnesses.
+cargo build --release --locked --lib --bins --examples --tests
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
-cargo test --release --all-targets --locked 2>&1 | tee "$log" || status=$?
+cargo test --release --locked --lib --bins --tests 2>&1 | tee "$log" || status=$?
 # The core again with overflow checks and debug assertions (an overflow is then a failure).
 cargo test --profile checked --locked --lib \
   --test format_roundtrip --test format_damage --test format_seek --test spec_vectors \
