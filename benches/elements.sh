@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # h4mkmux / h4mkdemux side by side with matroskamux / matroskademux on the same 1080p H.264
-# input (60 s, about 260 MB, made once), seek latency at 1 minute and 10 hours, and peak
-# memory over a 10-hour stream. Prints figures; never fails on a timing.
+# input (60 s, about 260 MB, made once), seek latency against matroskademux on that input and
+# on the same JPEG stream of 1 minute and 10 hours in both containers, seek latency on synthetic
+# 1-minute and 10-hour H4MK files, and peak memory over a 10-hour stream. Prints figures; never fails on a timing.
 # Usage: benches/elements.sh [work-dir]   (default target/bench; needs about 1.5 GB)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -60,6 +61,17 @@ for spec in "1m 1500" "10h 900000"; do
   head -c $(($2 * 16)) /dev/urandom > "$dir/$1.bin"
   "$h4mk" export "$dir/$1.bin" -o "$dir/$1.h4mk" --block-size 16 --fps 25 --gop 25 2>/dev/null
   printf '%s synthetic (%s blocks at 25/s): ' "$1" "$2"; "$lat" "$dir/$1.h4mk" h4mkdemux 200 queue
+done
+echo "seek latency on the same JPEG stream (160x120, a keyframe a second) in both containers:"
+for spec in "1m 60" "10h 36000"; do
+  set -- $spec
+  if [ ! -f "$dir/jpeg-$1.mkv" ] || [ ! -f "$dir/jpeg-$1.h4mk" ]; then
+    gst-launch-1.0 -q videotestsrc num-buffers="$2" pattern=ball ! video/x-raw,width=160,height=120,framerate=1/1 \
+      ! jpegenc ! tee name=t t. ! queue ! matroskamux ! filesink location="$dir/jpeg-$1.mkv" \
+      t. ! queue ! h4mkmux ! filesink location="$dir/jpeg-$1.h4mk"
+  fi
+  printf '%s JPEG, ' "$1"; "$lat" "$dir/jpeg-$1.mkv" matroskademux 200 queue
+  printf '%s JPEG, ' "$1"; "$lat" "$dir/jpeg-$1.h4mk" h4mkdemux 200 queue
 done
 for f in 1m 10h; do
   # /usr/bin/time reports on stderr; its line belongs with the figures on stdout.
