@@ -92,6 +92,8 @@ impl Index {
 
 /// A byte range a push-mode seek asked upstream for, and what has arrived of it.
 struct Fetch {
+    /// Tells a waiting seek its own read from a later one.
+    id: u64,
     offset: u64,
     len: usize,
     data: Vec<u8>,
@@ -101,7 +103,9 @@ struct Fetch {
 
 impl Fetch {
     fn new(offset: u64, len: usize) -> Fetch {
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         Fetch {
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             offset,
             len,
             // What arrives is appended; a damaged length must not reserve gigabytes.
@@ -176,6 +180,11 @@ enum Startup {
 }
 
 impl Startup {
+    /// Reading the index at the start, or about to: a seek must not fetch meanwhile.
+    fn busy(self) -> bool {
+        self == Startup::Wanted || self.quiet()
+    }
+
     fn quiet(self) -> bool {
         matches!(
             self,
@@ -992,20 +1001,38 @@ impl H4mkDemux {
 
     /// Asks upstream for `len` bytes at `offset` and waits for them (on the seeking thread).
     fn fetch(&self, offset: u64, len: usize, seqnum: gst::Seqnum) -> Result<Vec<u8>, String> {
-        self.lock().fetch = Some(Fetch::new(offset, len));
+        let fetch = Fetch::new(offset, len);
+        let id = fetch.id;
+        {
+            let mut state = self.lock();
+            if state.fetch.is_some() || state.startup.busy() {
+                return Err("the index is being read already".into());
+            }
+            state.fetch = Some(fetch);
+        }
         let seek = bytes_seek(offset, seqnum);
         if !self.sinkpad.push_event(seek) {
-            self.lock().fetch = None;
+            let mut state = self.lock();
+            if state.fetch.as_ref().is_some_and(|f| f.id == id) {
+                state.fetch = None;
+            }
             return Err(format!("upstream refused a BYTES seek to {offset}"));
         }
         let state = self.lock();
         let (mut state, timeout) = self
             .fetched
             .wait_timeout_while(state, FETCH_TIMEOUT, |s| {
-                s.fetch.as_ref().is_some_and(|f| f.data.len() < f.len)
+                s.fetch
+                    .as_ref()
+                    .is_some_and(|f| f.id == id && f.data.len() < f.len)
             })
             .unwrap_or_else(|e| e.into_inner());
-        let f = state.fetch.take().expect("fetch in progress");
+        // A flush or a state change in between ends this read (the state was reset).
+        let Some(f) = state.fetch.take_if(|f| f.id == id) else {
+            return Err(format!(
+                "the read of {len} bytes at {offset} was interrupted"
+            ));
+        };
         if timeout.timed_out() {
             return Err(format!(
                 "upstream did not deliver {len} bytes at {offset} in time"
@@ -1045,7 +1072,7 @@ impl H4mkDemux {
             gst::warning!(CAT, imp = self, "only flushing seeks are supported");
             return false;
         }
-        if self.lock().startup.quiet() {
+        if self.lock().startup.busy() {
             gst::debug!(CAT, imp = self, "still reading the index");
             return false;
         }
@@ -1138,6 +1165,10 @@ impl H4mkDemux {
             .map(|b| *b);
         let mut state = self.lock();
         state.startup = Startup::Done;
+        if state.fetch.is_some() {
+            gst::debug!(CAT, imp = self, "a seek is reading the index");
+            return false;
+        }
         let resume = state.scanner.position() + state.scanner.buffered() as u64;
         let Some(file_len) = len.filter(|&l| seekable && l >= resume + TAIL_CHUNK_LEN) else {
             gst::debug!(
