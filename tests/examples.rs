@@ -99,7 +99,37 @@ fn record_play_seek_spectrogram_and_plot() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{out:?}");
-    let (w, h, _) = read_png(&plot);
+    let (w, h, px) = read_png(&plot);
     assert_eq!(w, 1280);
     assert!(h > 300, "three lanes: {h}");
+    let red = |px: &[u8]| px.chunks_exact(3).filter(|p| *p == [220, 30, 30]).count();
+    // The legend's swatch (14 x 14) is the only red of an intact file.
+    assert_eq!(red(&px), 14 * 14);
+
+    // A byte flipped in the middle of the file: a red line across the lanes, and the CLI says
+    // it drew one damaged chunk.
+    let mut bytes = std::fs::read(&file).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x40;
+    let damaged = dir.path().join("damaged.h4mk");
+    std::fs::write(&damaged, &bytes).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_h4mk"))
+        .args([
+            "inspect",
+            damaged.to_str().unwrap(),
+            "--plot",
+            plot.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("(1 damaged chunk(s) shown)"), "{said}");
+    let (_, h2, px) = read_png(&plot);
+    assert_eq!(h2, h);
+    assert!(
+        red(&px) > 14 * 14 + 3 * 200,
+        "a red line: {} red pixels",
+        red(&px)
+    );
 }
