@@ -2,8 +2,12 @@
 //! live video + audio + tokens), play_seek on the recording, spectrogram of its token track,
 //! and `h4mk inspect --plot` of it.
 
+mod gstcommon;
+
 use std::path::PathBuf;
 use std::process::Command;
+
+use gstcommon::stdout_within;
 
 fn example(name: &str) -> Command {
     let exe = std::env::current_exe().unwrap();
@@ -15,17 +19,6 @@ fn example(name: &str) -> Command {
         path.display()
     );
     Command::new(path)
-}
-
-fn stdout_of(mut c: Command) -> String {
-    let out = c.output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{c:?}: {text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text
 }
 
 fn read_png(path: &std::path::Path) -> (u32, u32, Vec<u8>) {
@@ -46,7 +39,7 @@ fn record_play_seek_spectrogram_and_plot() {
 
     let mut c = example("record");
     c.args([f, "3"]);
-    let text = stdout_of(c);
+    let text = stdout_within(c, 60);
     assert!(text.contains("track 0 video"), "{text}");
     assert!(text.contains("track 1 audio"), "{text}");
     assert!(text.contains("track 2 data"), "{text}");
@@ -56,7 +49,7 @@ fn record_play_seek_spectrogram_and_plot() {
     // Keyframes every second (30 frames): seeks to 1.5 s and 2.2 s land on 1 s and 2 s.
     let mut c = example("play_seek");
     c.args([f, "1.5", "2.2"]);
-    let text = stdout_of(c);
+    let text = stdout_within(c, 60);
     let landed: Vec<&str> = text
         .lines()
         .filter_map(|l| l.split("landed on the keyframe at ").nth(1))
@@ -72,7 +65,7 @@ fn record_play_seek_spectrogram_and_plot() {
     let png_path = dir.path().join("spec.png");
     let mut c = example("spectrogram");
     c.args([f, png_path.to_str().unwrap()]);
-    let text = stdout_of(c);
+    let text = stdout_within(c, 60);
     assert!(text.contains("token frames"), "{text}");
     let (w, h, px) = read_png(&png_path);
     assert_eq!((w, h), (1200, 480));

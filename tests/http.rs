@@ -213,6 +213,22 @@ fn report(what: &str, size: u64, served: &[Served]) -> u64 {
     total
 }
 
+/// What a seek near the end cost: a Range request past 90 % of the file, and less than half
+/// of the file sent in all.
+fn assert_served_by_ranges(what: &str, size: u64, served: &[Served]) {
+    let total = report(what, size, served);
+    assert!(
+        served
+            .iter()
+            .any(|s| s.status == 206 && s.range.is_some_and(|(start, _)| start > size * 9 / 10)),
+        "a Range request near the end: {served:?}"
+    );
+    assert!(
+        total < size / 2,
+        "a seek near the end fetched {total} of {size} bytes"
+    );
+}
+
 #[test]
 fn souphttpsrc_plays_and_a_seek_near_the_end_is_served_by_ranges() {
     let work = tempfile::tempdir().unwrap();
@@ -266,17 +282,7 @@ fn souphttpsrc_plays_and_a_seek_near_the_end_is_served_by_ranges() {
         (size..size + size / 10).contains(&total_whole),
         "playing the whole file fetched {total_whole} bytes of {size}"
     );
-    let total = report("souphttpsrc seek", size, &seek_run);
-    assert!(
-        seek_run
-            .iter()
-            .any(|s| s.status == 206 && s.range.is_some_and(|(start, _)| start > size * 9 / 10)),
-        "a Range request near the end: {seek_run:?}"
-    );
-    assert!(
-        total < size / 2,
-        "a seek near the end fetched {total} of {size} bytes"
-    );
+    assert_served_by_ranges("souphttpsrc seek", size, &seek_run);
 }
 
 /// Video (x264, incompressible picture so that the file is large) and Opus, 40 s.
@@ -340,15 +346,5 @@ fn playbin_plays_over_http_and_seeks_by_range() {
     assert_eq!(*pts.last().unwrap(), 39_960);
 
     let served = server.stop();
-    let total = report("playbin seek", size, &served);
-    assert!(
-        served
-            .iter()
-            .any(|s| s.status == 206 && s.range.is_some_and(|(start, _)| start > size * 9 / 10)),
-        "a Range request near the end: {served:?}"
-    );
-    assert!(
-        total < size / 2,
-        "a seek near the end fetched {total} of {size} bytes"
-    );
+    assert_served_by_ranges("playbin seek", size, &served);
 }

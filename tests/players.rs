@@ -19,45 +19,13 @@ fn av_file(dir: &tempfile::TempDir) -> String {
     path
 }
 
-fn output(c: std::process::Command) -> String {
-    output_within(c, 60)
-}
-
-/// Runs the tool, killing it after `secs` (a player that never reaches the end fails the test
-/// instead of hanging it).
-fn output_within(mut c: std::process::Command, secs: u64) -> String {
-    let child = c
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("the tool runs (gstreamer1.0-tools, -plugins-base-apps)");
-    let pid = child.id() as i32;
-    let (tx, rx) = std::sync::mpsc::channel::<()>();
-    let watchdog = std::thread::spawn(move || {
-        let waited = rx.recv_timeout(std::time::Duration::from_secs(secs));
-        if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = waited {
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-        }
-    });
-    let out = child.wait_with_output().unwrap();
-    drop(tx);
-    watchdog.join().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).replace('\r', "\n");
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text
-}
-
 #[test]
 fn discoverer_reports_duration_streams_and_tags() {
     let d = tempfile::tempdir().unwrap();
     let path = av_file(&d);
     let mut c = gst_tool("gst-discoverer-1.0");
     c.arg("-v").arg(&path);
-    let text = output(c);
+    let text = stdout_within(c, 60);
     assert!(text.contains("Duration: 0:00:04.0"), "{text}");
     assert!(text.contains("Seekable: yes"), "{text}");
     assert!(text.contains("container #0: video/x-h4mk"), "{text}");
@@ -99,7 +67,7 @@ fn gst_play_plays_and_seeks() {
         &path,
     ]);
     c.stdin(std::process::Stdio::null());
-    let text = output_within(c, 30);
+    let text = stdout_within(c, 30);
     // "... (vs:sink) (115200 bytes, dts: none, pts: 1000:00:02.520000000, ..."
     let frames: Vec<u64> = text
         .lines()

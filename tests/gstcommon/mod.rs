@@ -298,3 +298,33 @@ pub fn play(path: &str) -> Played {
         error,
     }
 }
+
+/// Runs the command and returns its standard output (carriage returns as newlines), failing
+/// on a non-zero exit; killed after `secs`, so a player that never ends fails the test instead
+/// of hanging it.
+pub fn stdout_within(mut c: std::process::Command, secs: u64) -> String {
+    let child = c
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{c:?} does not start: {e}"));
+    let pid = child.id() as i32;
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        let waited = rx.recv_timeout(std::time::Duration::from_secs(secs));
+        if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = waited {
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    });
+    let out = child.wait_with_output().unwrap();
+    drop(tx);
+    watchdog.join().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).replace('\r', "\n");
+    assert!(
+        out.status.success(),
+        "{c:?}: {}\n{text}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
