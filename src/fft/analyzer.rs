@@ -28,6 +28,7 @@ pub struct Analyzer {
     scratch: Vec<Complex32>,
     power: Vec<f32>,
     candidates: Vec<u32>,
+    keys: Vec<u64>,
     /// Power of a bin to dB relative to a full-scale sine: 10*log10(power) + this.
     db_offset: f32,
     /// Width of a bin in Hz.
@@ -62,6 +63,7 @@ impl Analyzer {
             scratch: vec![Complex32::default(); fft.get_inplace_scratch_len()],
             power: vec![0.0; frame_size / 2 + 1],
             candidates: Vec::new(),
+            keys: Vec::new(),
             window,
             db_offset,
             bin_hz: rate as f32 / frame_size as f32,
@@ -128,7 +130,13 @@ impl Analyzer {
             *p = split(z[k], z[half - k].conj(), t[k]);
         }
         let floor = 10f32.powf((floor_db - self.db_offset) / 10.0);
-        strongest_peaks(&self.power, floor, top_k, &mut self.candidates);
+        strongest_peaks(
+            &self.power,
+            floor,
+            top_k,
+            &mut self.keys,
+            &mut self.candidates,
+        );
         let p = &self.power;
         for &bin in &self.candidates {
             let (delta, peak_ln) = interpolate(p, bin as usize);
@@ -142,32 +150,47 @@ impl Analyzer {
 }
 
 /// The bins of the `top_k` strongest local maxima of `p` at or above `floor`, strongest first,
-/// ties broken by the lower bin.
-fn strongest_peaks(p: &[f32], floor: f32, top_k: usize, out: &mut Vec<u32>) {
+/// ties broken by the lower bin. `keys` is scratch space.
+fn strongest_peaks(p: &[f32], floor: f32, top_k: usize, keys: &mut Vec<u64>, out: &mut Vec<u32>) {
     let last = p.len() - 1;
-    // Branch-free: every bin is written, and the count only moves past the peaks (noise
-    // makes the branches of the obvious loop unpredictable).
-    out.clear();
-    out.resize(p.len(), 0);
-    let mut n = usize::from(p[0] > p[1] && p[0] >= floor);
-    for k in 1..last {
-        out[n] = k as u32;
-        n += usize::from((p[k] > p[k - 1]) & (p[k] >= p[k + 1]) & (p[k] >= floor));
+    // One sort key per peak: the power's bits above (a power is never negative, so its bits
+    // order as the value does; NaN is never a peak) and the complement of the bin below, so
+    // that the largest key is the strongest peak and, among equals, the lowest bin.
+    let key = |k: usize| (u64::from(p[k].to_bits()) << 32) | u64::from(!(k as u32));
+    let peak = |k: usize| (p[k] > p[k - 1]) & (p[k] >= p[k + 1]) & (p[k] >= floor);
+    keys.clear();
+    if p[0] > p[1] && p[0] >= floor {
+        keys.push(key(0));
     }
-    out[n] = last as u32;
-    n += usize::from(p[last] > p[last - 1] && p[last] >= floor);
-    out.truncate(n);
-    let order = |a: &u32, b: &u32| p[*b as usize].total_cmp(&p[*a as usize]).then(a.cmp(b));
-    let k = top_k.min(out.len());
+    // The inner bins 64 at a time: a mask of the peaks among them (comparisons the compiler
+    // turns into vector code), then one key per set bit.
+    let mut k = 1;
+    while k < last {
+        let width = (last - k).min(64);
+        let mut mask = 0u64;
+        for i in 0..width {
+            mask |= u64::from(peak(k + i)) << i;
+        }
+        while mask != 0 {
+            keys.push(key(k + mask.trailing_zeros() as usize));
+            mask &= mask - 1;
+        }
+        k += width;
+    }
+    if p[last] > p[last - 1] && p[last] >= floor {
+        keys.push(key(last));
+    }
+    let n = keys.len();
+    let k = top_k.min(n);
     if k == 0 {
-        out.clear();
-        return;
+        keys.clear();
+    } else if k < n {
+        keys.select_nth_unstable_by(k - 1, |a, b| b.cmp(a));
+        keys.truncate(k);
     }
-    if k < out.len() {
-        out.select_nth_unstable_by(k - 1, order);
-        out.truncate(k);
-    }
-    out.sort_unstable_by(order);
+    keys.sort_unstable_by(|a, b| b.cmp(a));
+    out.clear();
+    out.extend(keys.iter().map(|&key| !(key as u32)));
 }
 
 /// Offset of the true peak from bin `k` (in bins, within ±0.5) and the natural log of its
@@ -277,16 +300,50 @@ mod tests {
     #[test]
     fn peaks_are_ordered_and_ties_go_to_the_lower_bin() {
         let p = [9.0, 1.0, 5.0, 1.0, 7.0, 7.0, 1.0, 5.0, 2.0, 3.0];
-        let mut out = Vec::new();
-        strongest_peaks(&p, 0.0, 10, &mut out);
+        let (mut keys, mut out) = (Vec::new(), Vec::new());
+        strongest_peaks(&p, 0.0, 10, &mut keys, &mut out);
         // A plateau counts once, at its first bin; the edges count with one neighbour.
         assert_eq!(out, vec![0, 4, 2, 7, 9]);
-        strongest_peaks(&p, 0.0, 3, &mut out);
+        strongest_peaks(&p, 0.0, 3, &mut keys, &mut out);
         assert_eq!(out, vec![0, 4, 2]);
-        strongest_peaks(&p, 5.0, 10, &mut out);
+        strongest_peaks(&p, 5.0, 10, &mut keys, &mut out);
         assert_eq!(out, vec![0, 4, 2, 7]);
-        strongest_peaks(&p, 100.0, 10, &mut out);
+        strongest_peaks(&p, 100.0, 10, &mut keys, &mut out);
         assert!(out.is_empty());
+    }
+
+    #[test]
+    fn peaks_match_the_obvious_loop_across_mask_words() {
+        // Random spectra of several lengths (word boundaries at 1, 65, 129, …), with plateaus
+        // and equal peaks: the same peaks, in the same order, as a plain loop and a full sort.
+        let mut x = 7u32;
+        let mut rnd = || {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            (x >> 16) % 50
+        };
+        let (mut keys, mut out) = (Vec::new(), Vec::new());
+        for len in [3usize, 64, 65, 66, 129, 200, 1025] {
+            let p: Vec<f32> = (0..len).map(|_| rnd() as f32).collect();
+            for (floor, top_k) in [(0.0, len), (10.0, 5), (25.0, 1), (49.0, 3)] {
+                let last = len - 1;
+                let mut want: Vec<u32> = (0..len)
+                    .filter(|&k| {
+                        let left = k == 0 || p[k] > p[k - 1];
+                        let right = if k == 0 {
+                            p[0] > p[1]
+                        } else {
+                            k == last || p[k] >= p[k + 1]
+                        };
+                        left && right && p[k] >= floor
+                    })
+                    .map(|k| k as u32)
+                    .collect();
+                want.sort_by(|a, b| p[*b as usize].total_cmp(&p[*a as usize]).then(a.cmp(b)));
+                want.truncate(top_k);
+                strongest_peaks(&p, floor, top_k, &mut keys, &mut out);
+                assert_eq!(out, want, "len {len} floor {floor} top {top_k}");
+            }
+        }
     }
 
     #[test]

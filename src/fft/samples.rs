@@ -43,24 +43,42 @@ fn convert<const W: usize>(
     channels: usize,
     mix: bool,
     out: &mut [f32],
-    read: impl Fn([u8; W]) -> f32,
+    read: impl Fn([u8; W]) -> f32 + Copy,
 ) {
-    let sample = |c: &[u8]| read(c.try_into().expect("W bytes"));
     if !mix || channels == 1 {
         debug_assert_eq!(out.len(), bytes.len() / W);
         for (o, c) in out.iter_mut().zip(bytes.chunks_exact(W)) {
-            *o = sample(c);
+            *o = read(c.try_into().expect("W bytes"));
         }
-    } else {
-        debug_assert_eq!(out.len(), bytes.len() / (W * channels));
-        let scale = 1.0 / channels as f32;
-        for (o, frame) in out.iter_mut().zip(bytes.chunks_exact(W * channels)) {
-            let mut sum = 0.0;
-            for c in frame.chunks_exact(W) {
-                sum += sample(c);
-            }
-            *o = sum * scale;
+        return;
+    }
+    // Each arm inlines `mean` with a constant channel count (vector code for the usual
+    // layouts); the sum is in channel order in every arm, so the bits do not depend on it.
+    match channels {
+        2 => mean(bytes, 2, out, read),
+        4 => mean(bytes, 4, out, read),
+        6 => mean(bytes, 6, out, read),
+        8 => mean(bytes, 8, out, read),
+        n => mean(bytes, n, out, read),
+    }
+}
+
+/// The mean of each frame of `channels` interleaved samples, summed in channel order.
+#[inline(always)]
+fn mean<const W: usize>(
+    bytes: &[u8],
+    channels: usize,
+    out: &mut [f32],
+    read: impl Fn([u8; W]) -> f32,
+) {
+    debug_assert_eq!(out.len(), bytes.len() / (W * channels));
+    let scale = 1.0 / channels as f32;
+    for (o, frame) in out.iter_mut().zip(bytes.chunks_exact(W * channels)) {
+        let mut sum = 0.0;
+        for c in frame.chunks_exact(W) {
+            sum += read(c.try_into().expect("W bytes"));
         }
+        *o = sum * scale;
     }
 }
 
@@ -80,6 +98,22 @@ mod tests {
         let mut mixed = [0f32; 2];
         to_f32(&s16, SampleFormat::S16le, 2, true, &mut mixed);
         assert_eq!(mixed[0], -0.25);
+
+        // Every channel count mixes to the mean in channel order, in the loops specialised
+        // for it and in the general one.
+        for channels in 1..=8usize {
+            let values: Vec<i16> = (0..channels * 5).map(|i| (i as i16 * 977) - 9000).collect();
+            let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+            let mut mixed = vec![0f32; 5];
+            to_f32(&bytes, SampleFormat::S16le, channels, true, &mut mixed);
+            for (frame, got) in values.chunks(channels).zip(&mixed) {
+                let mut sum = 0.0f32;
+                for v in frame {
+                    sum += f32::from(*v) * (1.0 / 32768.0);
+                }
+                assert_eq!(*got, sum * (1.0 / channels as f32), "{channels} channels");
+            }
+        }
 
         let s32: Vec<u8> = [i32::MIN, 1 << 30]
             .iter()
