@@ -8,7 +8,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${1:-target/bench}
 mkdir -p "$dir"
-command -v hyperfine >/dev/null || { echo "installing hyperfine" >&2; apt-get install -y -q hyperfine >/dev/null; }
 cargo build --release --locked -q --lib --bins --examples
 export GST_PLUGIN_PATH=$PWD/target/release
 h4mk=target/release/h4mk
@@ -25,32 +24,39 @@ gst-launch-1.0 -q filesrc location="$src" ! matroskademux ! h264parse ! h4mkmux 
 cat "$src" "$dir/src1080.h4mk" > /dev/null
 echo "input: $(stat -c %s "$src") bytes, $(gst-discoverer-1.0 "$src" | grep -m1 Duration | xargs)"
 
-run() { hyperfine -N --warmup 2 --runs 10 --export-json "$dir/$1.json" "${@:2}" > /dev/null; }
-run mux \
+# Interleaved rounds (benches/paired.py): each round runs every pipeline once, so ratios are
+# taken within a round and drift of the machine's speed during the run cancels out.
+rounds=15
+benches/paired.py $rounds 2 "$dir/mux.json" \
   "gst-launch-1.0 -q filesrc location=$src ! matroskademux ! h264parse ! fakesink" \
   "gst-launch-1.0 -q filesrc location=$src ! matroskademux ! h264parse ! matroskamux ! fakesink" \
   "gst-launch-1.0 -q filesrc location=$src ! matroskademux ! h264parse ! h4mkmux ! fakesink"
-run demux \
+benches/paired.py $rounds 2 "$dir/demux.json" \
   "gst-launch-1.0 -q filesrc location=$src ! matroskademux ! fakesink" \
   "gst-launch-1.0 -q filesrc location=$dir/src1080.h4mk ! h4mkdemux ! fakesink"
 hash_s=$( { /usr/bin/time -f %e "$h4mk" verify "$dir/src1080.h4mk" > /dev/null; } 2>&1 )
 
-python3 - "$dir" "$hash_s" <<'PY'
+python3 - "$dir" "$hash_s" "$rounds" "$(nproc)" <<'PY'
 import json, sys, statistics
-d, verify_s = sys.argv[1], float(sys.argv[2])
-def med(name):
-    return [statistics.median(r["times"]) * 1e3 for r in json.load(open(f"{d}/{name}.json"))["results"]]
-def ranges(name):
-    return [f"{min(r['times']) * 1e3:.0f}-{max(r['times']) * 1e3:.0f} ms"
-            for r in json.load(open(f"{d}/{name}.json"))["results"]]
-floor, mkv_mux, h4_mux = med("mux")
-mkv_demux, h4_demux = med("demux")
-print("medians of 10 runs; ranges: mux " + ", ".join(ranges("mux")) + "; demux " + ", ".join(ranges("demux")))
-print(f"demux floor (matroskademux ! h264parse ! fakesink): {floor:.1f} ms")
-print(f"matroskamux: {mkv_mux:.1f} ms; h4mkmux: {h4_mux:.1f} ms = {h4_mux / mkv_mux:.2f}x matroskamux")
+d, verify_s, rounds, cores = sys.argv[1], float(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+load = lambda name: json.load(open(f"{d}/{name}.json"))["results"]
+mux, demux = load("mux"), load("demux")
+ms = lambda r, key="times": statistics.median(r[key]) * 1e3
+span = lambda r: f"{min(r['times']) * 1e3:.0f}-{max(r['times']) * 1e3:.0f} ms"
+def ratio(a, b):
+    per_round = [y / x for x, y in zip(a["times"], b["times"])]
+    return f"{statistics.median(per_round):.2f}x (rounds {min(per_round):.2f}-{max(per_round):.2f})"
+floor, mkv_mux, h4_mux = mux
+mkv_demux, h4_demux = demux
+print(f"medians of {rounds} interleaved rounds, wall (range) and CPU (user + system, all threads)")
+print(f"demux floor (matroskademux ! h264parse ! fakesink): {ms(floor):.1f} ms ({span(floor)}), CPU {ms(floor, 'cpu'):.0f} ms")
+print(f"matroskamux: {ms(mkv_mux):.1f} ms ({span(mkv_mux)}), CPU {ms(mkv_mux, 'cpu'):.0f} ms")
+print(f"h4mkmux: {ms(h4_mux):.1f} ms ({span(h4_mux)}), CPU {ms(h4_mux, 'cpu'):.0f} ms; {ratio(mkv_mux, h4_mux)} matroskamux")
 print(f"  h4mk verify of the same file (CRC + SHA-256 on one core): {verify_s * 1e3:.0f} ms;"
-      f" h4mkmux / (floor + that) = {h4_mux / (floor + verify_s * 1e3):.2f}")
-print(f"matroskademux: {mkv_demux:.1f} ms; h4mkdemux (CRC checked): {h4_demux:.1f} ms = {h4_demux / mkv_demux:.2f}x")
+      f" h4mkmux / (floor + that) = {ms(h4_mux) / (ms(floor) + verify_s * 1e3):.2f}")
+print(f"  h4mkmux's CPU spread evenly over the {cores} cores: {ms(h4_mux, 'cpu') / cores:.0f} ms of wall time at best")
+print(f"matroskademux: {ms(mkv_demux):.1f} ms ({span(mkv_demux)}), CPU {ms(mkv_demux, 'cpu'):.0f} ms")
+print(f"h4mkdemux (CRC checked): {ms(h4_demux):.1f} ms ({span(h4_demux)}), CPU {ms(h4_demux, 'cpu'):.0f} ms; {ratio(mkv_demux, h4_demux)} matroskademux")
 PY
 
 echo "seek latency, flushing KEY_UNIT, 200 random seeks, demuxer ! queue ! fakesink:"

@@ -8,7 +8,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${1:-target/bench}
 mkdir -p "$dir"
-command -v hyperfine >/dev/null || { echo "installing hyperfine" >&2; apt-get install -y -q hyperfine >/dev/null; }
 cargo build --release --locked -q --lib
 export GST_PLUGIN_PATH=$PWD/target/release
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); GStreamer $(pkg-config --modversion gstreamer-1.0)"
@@ -25,20 +24,30 @@ seconds=600
 # 2048 frames at 48 kHz: one FFT per interval for spectrum, as h4fftfilter's one per frame.
 interval=42666667
 src="filesrc location=$wav ! wavparse"
-hyperfine -N --warmup 1 --runs 7 --export-json "$dir/fft.json" \
+# Interleaved rounds (benches/paired.py): every pipeline once a round, so each round gives
+# its own net times and ratio, and drift of the machine's speed cancels out.
+rounds=11
+benches/paired.py $rounds 1 "$dir/fft.json" \
   "gst-launch-1.0 -q $src ! fakesink" \
   "gst-launch-1.0 -q $src ! spectrum bands=1025 interval=$interval post-messages=true ! fakesink" \
-  "gst-launch-1.0 -q $src ! h4fftfilter frame-size=2048 post-messages=true ! fakesink" > /dev/null
+  "gst-launch-1.0 -q $src ! h4fftfilter frame-size=2048 post-messages=true ! fakesink" \
+  "gst-launch-1.0 -q $src ! h4fftfilter frame-size=2048 post-messages=false ! fakesink"
 
-python3 - "$dir" "$seconds" <<'PY'
+python3 - "$dir" "$seconds" "$rounds" <<'PY'
 import json, sys, statistics
-d, seconds = sys.argv[1], float(sys.argv[2])
-r = json.load(open(f"{d}/fft.json"))["results"]
-base, spec, h4 = (statistics.median(x["times"]) for x in r)
+d, seconds, rounds = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+base, spec, h4, quiet = json.load(open(f"{d}/fft.json"))["results"]
+med = statistics.median
+net = lambda x: [t - b for t, b in zip(x["times"], base["times"])]
 rng = lambda x: f"{min(x['times']):.3f}-{max(x['times']):.3f} s"
-print(f"pipeline without analyser: {base:.3f} s ({rng(r[0])})")
-for name, t, x in (("spectrum", spec, r[1]), ("h4fftfilter", h4, r[2])):
-    net = t - base
-    print(f"{name}: {t:.3f} s ({rng(x)}), net {net:.3f} s, {seconds / net:.0f}x real time")
-print(f"h4fftfilter / spectrum real-time factor: {(spec - base) / (h4 - base):.1f}x")
+print(f"medians of {rounds} interleaved rounds (range)")
+print(f"pipeline without analyser: {med(base['times']):.3f} s ({rng(base)})")
+for name, x in (("spectrum", spec), ("h4fftfilter", h4), ("h4fftfilter, messages off", quiet)):
+    n = med(net(x))
+    print(f"{name}: {med(x['times']):.3f} s ({rng(x)}), net {n:.3f} s, {seconds / n:.0f}x real time")
+ratios = [s / h for s, h in zip(net(spec), net(h4))]
+print(f"h4fftfilter / spectrum real-time factor: {med(ratios):.1f}x (rounds {min(ratios):.1f}-{max(ratios):.1f})")
+frames = int(seconds * 48000 / 2048)
+print(f"h4fftfilter per frame ({frames} frames): analysis {med(net(quiet)) / frames * 1e6:.1f} us,"
+      f" its message {(med(net(h4)) - med(net(quiet))) / frames * 1e6:.1f} us")
 PY
