@@ -2,7 +2,8 @@
 # h4fftfilter side by side with spectrum at the same FFT length (2048) on the same audio
 # (10 minutes, 48 kHz stereo S16LE, pink noise plus a tone, made once), messages on for both.
 # Each analyser's time is taken net of the same pipeline without it; the real-time factor is
-# media seconds per second of that net time. Prints figures; never fails on a timing.
+# media seconds per second of that net time; h4fftfilter runs with its default (native) FFT,
+# with portable=true, and with messages off. Prints figures; never fails on a timing.
 # Usage: benches/fft.sh [work-dir]   (default target/bench; needs about 120 MB)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,22 +32,26 @@ benches/paired.py $rounds 1 "$dir/fft.json" \
   "gst-launch-1.0 -q $src ! fakesink" \
   "gst-launch-1.0 -q $src ! spectrum bands=1025 interval=$interval post-messages=true ! fakesink" \
   "gst-launch-1.0 -q $src ! h4fftfilter frame-size=2048 post-messages=true ! fakesink" \
-  "gst-launch-1.0 -q $src ! h4fftfilter frame-size=2048 post-messages=false ! fakesink"
+  "gst-launch-1.0 -q $src ! h4fftfilter frame-size=2048 post-messages=false ! fakesink" \
+  "gst-launch-1.0 -q $src ! h4fftfilter frame-size=2048 post-messages=true portable=true ! fakesink"
 
 python3 - "$dir" "$seconds" "$rounds" <<'PY'
 import json, sys, statistics
 d, seconds, rounds = sys.argv[1], float(sys.argv[2]), sys.argv[3]
-base, spec, h4, quiet = json.load(open(f"{d}/fft.json"))["results"]
+base, spec, h4, quiet, portable = json.load(open(f"{d}/fft.json"))["results"]
 med = statistics.median
 net = lambda x: [t - b for t, b in zip(x["times"], base["times"])]
 rng = lambda x: f"{min(x['times']):.3f}-{max(x['times']):.3f} s"
 print(f"medians of {rounds} interleaved rounds (range)")
 print(f"pipeline without analyser: {med(base['times']):.3f} s ({rng(base)})")
-for name, x in (("spectrum", spec), ("h4fftfilter", h4), ("h4fftfilter, messages off", quiet)):
+for name, x in (("spectrum", spec), ("h4fftfilter", h4), ("h4fftfilter, messages off", quiet),
+                ("h4fftfilter portable=true", portable)):
     n = med(net(x))
     print(f"{name}: {med(x['times']):.3f} s ({rng(x)}), net {n:.3f} s, {seconds / n:.0f}x real time")
 ratios = [s / h for s, h in zip(net(spec), net(h4))]
 print(f"h4fftfilter / spectrum real-time factor: {med(ratios):.1f}x (rounds {min(ratios):.1f}-{max(ratios):.1f})")
+ratios = [s / h for s, h in zip(net(spec), net(portable))]
+print(f"h4fftfilter portable=true / spectrum: {med(ratios):.1f}x (rounds {min(ratios):.1f}-{max(ratios):.1f})")
 frames = int(seconds * 48000 / 2048)
 print(f"h4fftfilter per frame ({frames} frames): analysis {med(net(quiet)) / frames * 1e6:.1f} us,"
       f" its message {(med(net(h4)) - med(net(quiet))) / frames * 1e6:.1f} us")

@@ -329,8 +329,9 @@ fn fftfilter_takes_untimed_empty_and_partial_buffers() {
 fn fftfilter_properties_at_their_limits() {
     for props in [
         "frame-size=16 top-k=1 hop=1",
-        "frame-size=16 top-k=9",
+        "frame-size=16 top-k=9 portable=true",
         "frame-size=65536 top-k=32769 threshold=-200",
+        "frame-size=65536 top-k=32769 portable=true",
         "hop=1048576 threshold=0 window=rectangular",
         "per-channel=true post-messages=false window=blackman-harris",
     ] {

@@ -335,7 +335,8 @@ fn token_count_and_timestamps_are_exact() {
             caps,
             format!(
                 "application/x-h4-tokens, version=(int)1, parsed=(boolean)true, rate=(int)48000, \
-                 nfft=(int){size}, hop=(int){hop}, k=(int)4, sections=(int)1, window=(string)hann"
+                 nfft=(int){size}, hop=(int){hop}, k=(int)4, sections=(int)1, window=(string)hann, \
+                 transform=(string)native"
             )
         );
     }
@@ -470,17 +471,40 @@ fn bad_settings_and_caps_are_refused_with_a_reason() {
 #[test]
 fn the_same_audio_gives_the_same_tokens() {
     let samples = tones(44100, 2, 30_000, &[(300.0, 0.2), (4321.0, 0.1)], 0.3);
-    let run_once = || {
-        let p = pipeline(
-            "appsrc name=src ! h4fftfilter name=f hop=300 ! fakesink f.tokens ! queue ! appsink name=tok",
-        );
+    let run_once = |portable: bool| {
+        let p = pipeline(&format!(
+            "appsrc name=src ! h4fftfilter name=f hop=300 portable={portable} ! fakesink \
+             f.tokens ! queue ! appsink name=tok"
+        ));
         let tok = capture(&p, "tok");
         feed(&p, 44100, 2, &samples, 441, None);
         run(&p, 20);
-        let c = tok.lock().unwrap();
-        c.buffers.clone()
+        let caps = tok.lock().unwrap().caps.clone().unwrap();
+        let want = if portable { "portable" } else { "native" };
+        assert!(
+            caps.ends_with(&format!("transform=(string){want}")),
+            "{caps}"
+        );
+        tokens_of(&tok)
     };
-    let a = run_once();
-    assert_eq!(a.len(), (30_000 - 2048) / 300 + 2);
-    assert!(a == run_once(), "a second run gave other tokens");
+    let native = run_once(false);
+    assert_eq!(native.len(), (30_000 - 2048) / 300 + 2);
+    assert!(native == run_once(false), "a second run gave other tokens");
+    let portable = run_once(true);
+    assert!(
+        portable == run_once(true),
+        "a second portable run gave other tokens"
+    );
+    // The two transforms differ at most in rounding: the same frames, timestamps and peaks.
+    assert_eq!(portable.len(), native.len());
+    for ((p, pts, dur, d), (n, npts, ndur, nd)) in portable.iter().zip(&native) {
+        assert_eq!((pts, dur, d), (npts, ndur, nd));
+        let (pp, np) = (&p.sections[0].peaks, &n.sections[0].peaks);
+        assert_eq!(pp.len(), np.len());
+        for (a, b) in pp.iter().zip(np).take(2) {
+            assert_eq!(a.bin, b.bin, "frame at {pts} ns");
+            assert!((a.frequency - b.frequency).abs() < 0.01, "{a:?} {b:?}");
+            assert!((a.magnitude - b.magnitude).abs() < 0.01, "{a:?} {b:?}");
+        }
+    }
 }

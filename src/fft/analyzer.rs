@@ -9,10 +9,34 @@
 use std::sync::Arc;
 
 use rustfft::num_complex::Complex32;
-use rustfft::{Fft, FftPlannerScalar};
+use rustfft::{Fft, FftPlanner, FftPlannerScalar};
 
 use super::window::Window;
 use super::{Error, Peak};
+
+/// Which FFT code computes the spectrum. Both give the same tokens on every run; they differ in
+/// where else the bits are the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Transform {
+    /// The fastest code this CPU has (rustfft's AVX, SSE4.1 or NEON planner, else scalar):
+    /// the same bits on every CPU with the same instruction set; across instruction sets the
+    /// last bits of a frequency or level may differ.
+    #[default]
+    Native,
+    /// Plain scalar code (rustfft's scalar planner): the same bits on every CPU, with an FFT
+    /// about twice as slow.
+    Portable,
+}
+
+impl Transform {
+    /// Its name in the token caps.
+    pub fn name(self) -> &'static str {
+        match self {
+            Transform::Native => "native",
+            Transform::Portable => "portable",
+        }
+    }
+}
 
 /// Shortest and longest frames accepted.
 pub const MIN_FRAME: usize = 16;
@@ -38,14 +62,20 @@ pub struct Analyzer {
 impl Analyzer {
     /// An analyser of `frame_size` samples (a power of two in `MIN_FRAME..=MAX_FRAME`) of
     /// audio sampled at `rate` Hz.
-    pub fn new(frame_size: usize, window: Window, rate: u32) -> Result<Self, Error> {
+    pub fn new(
+        frame_size: usize,
+        window: Window,
+        rate: u32,
+        transform: Transform,
+    ) -> Result<Self, Error> {
         if !frame_size.is_power_of_two() || !(MIN_FRAME..=MAX_FRAME).contains(&frame_size) {
             return Err(Error::FrameSize(frame_size));
         }
-        // The scalar planner: the same bits on every CPU, so tokens are reproducible across
-        // machines, and still a few microseconds per 2048-point frame.
         let half = frame_size / 2;
-        let fft = FftPlannerScalar::new().plan_fft_forward(half);
+        let fft = match transform {
+            Transform::Native => FftPlanner::new().plan_fft_forward(half),
+            Transform::Portable => FftPlannerScalar::new().plan_fft_forward(half),
+        };
         let twiddles = (0..=half)
             .map(|k| {
                 let a = -2.0 * std::f64::consts::PI * k as f64 / frame_size as f64;
@@ -234,12 +264,14 @@ mod tests {
     fn rejects_bad_sizes() {
         for n in [0, 8, 1000, 2047, 131072] {
             assert!(matches!(
-                Analyzer::new(n, Window::Hann, 48000),
+                Analyzer::new(n, Window::Hann, 48000, Transform::Native),
                 Err(Error::FrameSize(m)) if m == n
             ));
         }
         assert_eq!(
-            Analyzer::new(2048, Window::Hann, 48000).unwrap().bins(),
+            Analyzer::new(2048, Window::Hann, 48000, Transform::Native)
+                .unwrap()
+                .bins(),
             1025
         );
     }
@@ -250,7 +282,7 @@ mod tests {
         // (the bin here is 23.4 Hz).
         let rate = 48000;
         for w in [Window::Hann, Window::Hamming, Window::BlackmanHarris] {
-            let mut a = Analyzer::new(2048, w, 48000).unwrap();
+            let mut a = Analyzer::new(2048, w, 48000, Transform::Native).unwrap();
             let mut worst: f64 = 0.0;
             for step in 0..40 {
                 let f = 1000.0 + f64::from(step) * 23.4375 / 40.0;
@@ -265,8 +297,11 @@ mod tests {
 
     #[test]
     fn split_spectrum_equals_a_full_length_fft() {
-        for n in [16usize, 256, 2048] {
-            let mut a = Analyzer::new(n, Window::Rectangular, 48000).unwrap();
+        for (n, t) in [16usize, 256, 2048]
+            .into_iter()
+            .flat_map(|n| [(n, Transform::Native), (n, Transform::Portable)])
+        {
+            let mut a = Analyzer::new(n, Window::Rectangular, 48000, t).unwrap();
             let mut x = 12345u32;
             let s: Vec<f32> = (0..n)
                 .map(|_| {
@@ -284,7 +319,7 @@ mod tests {
                 let want = full[k].norm_sqr();
                 assert!(
                     (p - want).abs() <= 1e-4 * want.max(1.0),
-                    "n {n} bin {k}: {p} vs {want}"
+                    "{t:?} n {n} bin {k}: {p} vs {want}"
                 );
             }
         }
@@ -292,7 +327,7 @@ mod tests {
 
     #[test]
     fn full_scale_sine_is_near_0_db() {
-        let mut a = Analyzer::new(4096, Window::BlackmanHarris, 48000).unwrap();
+        let mut a = Analyzer::new(4096, Window::BlackmanHarris, 48000, Transform::Native).unwrap();
         let p = top(&mut a, &sine(3000.0, 1.0, 48000, 4096, 0.0), 1)[0];
         assert!(p.magnitude.abs() < 0.1, "{p:?}");
     }
@@ -353,7 +388,7 @@ mod tests {
         for (v, w) in s.iter_mut().zip(sine(2500.0, 0.1, rate, 4096, 1.0)) {
             *v += w;
         }
-        let mut a = Analyzer::new(4096, Window::BlackmanHarris, 48000).unwrap();
+        let mut a = Analyzer::new(4096, Window::BlackmanHarris, 48000, Transform::Native).unwrap();
         let peaks = top(&mut a, &s, 2);
         assert!((peaks[0].frequency - 440.0).abs() < 0.5, "{peaks:?}");
         assert!((peaks[1].frequency - 2500.0).abs() < 0.5, "{peaks:?}");
@@ -365,7 +400,7 @@ mod tests {
 
     #[test]
     fn silence_has_no_peaks_and_stride_reads_one_channel() {
-        let mut a = Analyzer::new(256, Window::Hann, 8000).unwrap();
+        let mut a = Analyzer::new(256, Window::Hann, 8000, Transform::Native).unwrap();
         assert!(top(&mut a, &[0.0; 256], 4).is_empty());
         // Interleaved stereo: left silent, right a tone.
         let tone = sine(1000.0, 0.5, 8000, 256, 0.0);
@@ -383,10 +418,57 @@ mod tests {
     #[test]
     fn same_input_same_bits() {
         let s = sine(441.3, 0.3, 44100, 2048, 1.0);
-        let mut a = Analyzer::new(2048, Window::Hann, 48000).unwrap();
-        let mut b = Analyzer::new(2048, Window::Hann, 48000).unwrap();
-        let x = top(&mut a, &s, 32);
-        assert_eq!(x, top(&mut a, &s, 32));
-        assert_eq!(x, top(&mut b, &s, 32));
+        for t in [Transform::Native, Transform::Portable] {
+            let mut a = Analyzer::new(2048, Window::Hann, 48000, t).unwrap();
+            let mut b = Analyzer::new(2048, Window::Hann, 48000, t).unwrap();
+            let x = top(&mut a, &s, 32);
+            assert_eq!(x, top(&mut a, &s, 32));
+            assert_eq!(x, top(&mut b, &s, 32));
+        }
+    }
+
+    /// Two tones in noise (the noise from an integer LCG).
+    fn pinned_input() -> Vec<f32> {
+        let mut x = 99u32;
+        let mut s = sine(440.0, 0.5, 48000, 2048, 0.25);
+        for (v, w) in s.iter_mut().zip(sine(3131.0, 0.05, 48000, 2048, 2.0)) {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            *v += w + ((x >> 8) as f32 / (1u32 << 24) as f32 - 0.5) * 0.01;
+        }
+        s
+    }
+
+    /// (bin, frequency bits, magnitude bits) of the four strongest peaks of `pinned_input`:
+    /// 439.65 Hz at -5.95 dB, 3130.77 Hz at -25.80 dB, then two noise peaks near -67 dB.
+    const PINNED: [(u32, u32, u32); 4] = [
+        (19, 0x43db_d382, 0xc0be_4ac8),
+        (134, 0x4543_ac44, 0xc1ce_6316),
+        (764, 0x468b_ea3e, 0xc286_0a1b),
+        (173, 0x457d_2a07, 0xc286_40df),
+    ];
+
+    #[test]
+    fn portable_tokens_have_the_same_bits_on_every_cpu() {
+        // Computed once and written down: any CPU, any build, must give exactly these bits.
+        let mut a = Analyzer::new(2048, Window::Hann, 48000, Transform::Portable).unwrap();
+        let got: Vec<(u32, u32, u32)> = top(&mut a, &pinned_input(), 4)
+            .iter()
+            .map(|p| (p.bin, p.frequency.to_bits(), p.magnitude.to_bits()))
+            .collect();
+        assert_eq!(got, PINNED, "{got:#x?}");
+    }
+
+    #[test]
+    fn native_and_portable_agree_but_for_rounding() {
+        let s = pinned_input();
+        let mut n = Analyzer::new(2048, Window::Hann, 48000, Transform::Native).unwrap();
+        let mut p = Analyzer::new(2048, Window::Hann, 48000, Transform::Portable).unwrap();
+        let (a, b) = (top(&mut n, &s, 4), top(&mut p, &s, 4));
+        assert_eq!(a.len(), 4);
+        for (x, y) in a.iter().zip(&b) {
+            assert_eq!(x.bin, y.bin);
+            assert!((x.frequency - y.frequency).abs() < 1e-3, "{x:?} {y:?}");
+            assert!((x.magnitude - y.magnitude).abs() < 1e-3, "{x:?} {y:?}");
+        }
     }
 }

@@ -8,7 +8,7 @@ pub mod samples;
 pub mod tokens;
 pub mod window;
 
-pub use analyzer::Analyzer;
+pub use analyzer::{Analyzer, Transform};
 pub use framer::Framer;
 pub use window::Window;
 

@@ -13,7 +13,7 @@ use gst_base::prelude::*;
 use super::FftWindow;
 use crate::fft::samples::{SampleFormat, to_f32};
 use crate::fft::tokens::{FLAG_PADDED, MIX, Section, TokenFrame};
-use crate::fft::{Analyzer, Framer, Peak, Window, check_config, framer::Frame};
+use crate::fft::{Analyzer, Framer, Peak, Transform, Window, check_config, framer::Frame};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -34,6 +34,7 @@ const DEFAULT_TOP_K: u32 = 32;
 const DEFAULT_THRESHOLD: f64 = -80.0;
 const DEFAULT_POST_MESSAGES: bool = true;
 const DEFAULT_PER_CHANNEL: bool = false;
+const DEFAULT_PORTABLE: bool = false;
 const MAX_CHANNELS: i32 = 8;
 
 #[derive(Debug, Clone, Copy)]
@@ -45,6 +46,7 @@ struct Settings {
     threshold: f64,
     post_messages: bool,
     per_channel: bool,
+    portable: bool,
 }
 
 impl Default for Settings {
@@ -57,6 +59,7 @@ impl Default for Settings {
             threshold: DEFAULT_THRESHOLD,
             post_messages: DEFAULT_POST_MESSAGES,
             per_channel: DEFAULT_PER_CHANNEL,
+            portable: DEFAULT_PORTABLE,
         }
     }
 }
@@ -410,6 +413,12 @@ impl ObjectImpl for H4FftFilter {
                     .default_value(DEFAULT_PER_CHANNEL)
                     .mutable_ready()
                     .build(),
+                glib::ParamSpecBoolean::builder("portable")
+                    .nick("Portable")
+                    .blurb("Compute the FFT with plain scalar code, so that every CPU gives the same tokens bit for bit (the FFT takes about twice as long); off, the fastest code this CPU has, whose tokens are the same on every run and every CPU with the same instruction set, and may differ in the last bits elsewhere")
+                    .default_value(DEFAULT_PORTABLE)
+                    .mutable_ready()
+                    .build(),
             ]
         });
         PROPS.as_ref()
@@ -425,6 +434,7 @@ impl ObjectImpl for H4FftFilter {
             "threshold" => s.threshold = value.get().expect("type checked upstream"),
             "post-messages" => s.post_messages = value.get().expect("type checked upstream"),
             "per-channel" => s.per_channel = value.get().expect("type checked upstream"),
+            "portable" => s.portable = value.get().expect("type checked upstream"),
             other => gst::warning!(CAT, imp = self, "no property {other}"),
         }
         if let Err(e) = self.check_settings(&s) {
@@ -442,6 +452,7 @@ impl ObjectImpl for H4FftFilter {
             "threshold" => s.threshold.to_value(),
             "post-messages" => s.post_messages.to_value(),
             "per-channel" => s.per_channel.to_value(),
+            "portable" => s.portable.to_value(),
             _ => pspec.default_value().clone(),
         }
     }
@@ -654,8 +665,13 @@ impl AudioFilterImpl for H4FftFilter {
             s.hop as usize
         };
         let window: Window = s.window.into();
-        let analyzer =
-            Analyzer::new(frame_size, window, info.rate()).map_err(|e| fail(e.to_string()))?;
+        let transform = if s.portable {
+            Transform::Portable
+        } else {
+            Transform::Native
+        };
+        let analyzer = Analyzer::new(frame_size, window, info.rate(), transform)
+            .map_err(|e| fail(e.to_string()))?;
         let sections = if s.per_channel { channels } else { 1 };
         let caps = gst::Caps::builder(TOKEN_CAPS)
             .field("version", 1i32)
@@ -666,6 +682,7 @@ impl AudioFilterImpl for H4FftFilter {
             .field("k", s.top_k as i32)
             .field("sections", sections as i32)
             .field("window", window.name())
+            .field("transform", transform.name())
             .build();
         gst::debug!(CAT, imp = self, "{info:?}: tokens {caps}");
         *self.state() = Some(State {
