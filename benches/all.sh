@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 dir=${1:-target/bench}
 mkdir -p "$dir"
 scripts/install-deps.sh
-command -v hyperfine >/dev/null || apt-get install -y -q hyperfine >/dev/null
+command -v python3 >/dev/null || apt-get install -y -q python3 >/dev/null
 
 echo "elements (mux, demux, seek, memory)..." >&2
 benches/elements.sh "$dir" | tee "$dir/elements.txt"
@@ -33,9 +33,11 @@ out=docs/PERFORMANCE.md
   echo "# Performance"
   echo
   echo "Written by \`benches/all.sh\`, which runs every comparison below in one go on one machine;"
-  echo "run it again to check these figures on yours. Times are wall-clock medians over repeated"
-  echo "runs (hyperfine, page cache warm) with their ranges; nothing here is a test, and no"
-  echo "figure gates CI."
+  echo "run it again to check these figures on yours. Times are wall-clock medians with their"
+  echo "ranges, page cache warm. The side-by-side timings run interleaved (\`benches/paired.py\`:"
+  echo "each round runs every pipeline once), and a ratio is the median of the rounds' own"
+  echo "ratios, so the machine's speed drifting during the run does not favour either side."
+  echo "Nothing here is a test, and no figure gates CI."
   echo
   echo "## Machine"
   echo
@@ -57,7 +59,9 @@ out=docs/PERFORMANCE.md
   echo
   echo "10 minutes of 48 kHz stereo, FFT length 2048, messages on for both (spectrum with one"
   echo "interval per 2048 samples), each net of the same pipeline without an analyser. Goal: 5x"
-  echo "spectrum's real-time factor."
+  echo "spectrum's real-time factor. h4fftfilter runs with its default FFT (rustfft's fastest code"
+  echo "for the CPU), with \`portable=true\` (scalar code, the same bits on every CPU) and with"
+  echo "messages off."
   section "$dir/fft.txt"
   echo
   echo "## h4mask against the cipher and openssl"
