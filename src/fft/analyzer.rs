@@ -155,9 +155,10 @@ impl Analyzer {
         let (z0, t) = (z[0], &self.twiddles);
         self.power[0] = split(z0, z0.conj(), t[0]);
         self.power[half] = split(z0, z0.conj(), t[half]);
-        for (k, p) in self.power[1..half].iter_mut().enumerate() {
-            let k = k + 1;
-            *p = split(z[k], z[half - k].conj(), t[k]);
+        // Bins 1 .. M-1 pair Z[k] with Z[M-k]: one forward and one backward walk, no indexing.
+        let pairs = z[1..].iter().zip(z[1..].iter().rev()).zip(&t[1..half]);
+        for (p, ((zk, zr), t)) in self.power[1..half].iter_mut().zip(pairs) {
+            *p = split(*zk, zr.conj(), *t);
         }
         let floor = 10f32.powf((floor_db - self.db_offset) / 10.0);
         strongest_peaks(
