@@ -9,6 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${1:-target/bench}
 mkdir -p "$dir"
+# The revision measured, taken before anything here writes to the tree.
+revision=$(git describe --always --dirty 2>/dev/null || echo unknown)
 scripts/install-deps.sh
 command -v python3 >/dev/null || apt-get install -y -q python3 >/dev/null
 
@@ -24,7 +26,7 @@ machine() {
   echo "- memory: $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)"
   echo "- system: $(. /etc/os-release; echo "$PRETTY_NAME"), kernel $(uname -r)"
   echo "- GStreamer $(pkg-config --modversion gstreamer-1.0), $(rustc --version)"
-  echo "- gst-h4 $(git describe --always --dirty 2>/dev/null || echo unknown), measured $(date -u +%Y-%m-%d)"
+  echo "- gst-h4 $revision, measured $(date -u +%Y-%m-%d)"
 }
 section() { echo; echo '```text'; grep -v '^machine:' "$1"; echo '```'; }
 
