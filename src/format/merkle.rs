@@ -16,6 +16,21 @@ pub fn leaf_hash(parts: &[&[u8]]) -> Hash {
     h.finalize().into()
 }
 
+/// The leaf hashes of several chunks, each given as consecutive parts, hashed together (see
+/// [`super::multi_sha256`]); the same as [`leaf_hash`] of each.
+pub fn leaf_hashes(chunks: &[&[&[u8]]]) -> Vec<Hash> {
+    let prefixed: Vec<Vec<&[u8]>> = chunks
+        .iter()
+        .map(|parts| {
+            std::iter::once(&[0u8][..])
+                .chain(parts.iter().copied())
+                .collect()
+        })
+        .collect();
+    let messages: Vec<&[&[u8]]> = prefixed.iter().map(|m| &m[..]).collect();
+    super::multi_sha256::sha256_many(&messages)
+}
+
 pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
     let mut h = Sha256::new();
     h.update([1u8]);

@@ -9,6 +9,7 @@ pub mod integrity;
 pub mod item;
 pub mod merkle;
 pub mod meta;
+pub mod multi_sha256;
 pub mod reader;
 pub mod repair;
 pub mod scan;

@@ -1,15 +1,20 @@
 //! Merkle leaf hashing off the streaming thread, so that muxing is not bound to one core's
-//! SHA-256 speed. Jobs hold references to the input buffers, not copies. When every worker is
-//! busy the submitting thread hashes the block itself instead of queueing it: it would
-//! otherwise sit idle waiting for input while the backlog grows, and fewer threads fighting
-//! over the cores means fewer context switches.
+//! SHA-256 speed. Jobs hold references to the input buffers, not copies. Blocks are hashed a
+//! few at a time ([`leaf_hashes`]: up to four messages interleaved on one core): workers take
+//! them from a short queue, and when the queue is full the submitting thread hashes a batch
+//! itself, so input never waits on a backlog and memory stays bounded.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
-use crate::format::merkle::{Hash, leaf_hash};
+use crate::format::merkle::{Hash, leaf_hashes};
 use crate::format::writer::BLOCK_HEAD_LEN;
+
+/// Blocks hashed together: enough to keep four lanes busy while some end before others.
+const BATCH: usize = 8;
+/// Blocks waiting before the submitting thread hashes a batch itself.
+const QUEUE_MAX: usize = 2 * BATCH;
 
 struct Job {
     leaf: u64,
@@ -17,15 +22,23 @@ struct Job {
     payload: Option<gst::Buffer>,
 }
 
-impl Job {
-    /// The leaf hash; `None` if the payload cannot be mapped.
-    fn run(&self) -> Option<(u64, Hash)> {
-        let hash = match &self.payload {
-            Some(p) => leaf_hash(&[&self.head, &p.map_readable().ok()?]),
-            None => leaf_hash(&[&self.head]),
-        };
-        Some((self.leaf, hash))
-    }
+/// The leaf hashes of `jobs`, with their leaf numbers; `None` if a payload cannot be mapped.
+fn hash_batch(jobs: &[Job]) -> Option<Vec<(u64, Hash)>> {
+    let maps = jobs
+        .iter()
+        .map(|j| match &j.payload {
+            Some(p) => p.map_readable().ok().map(Some),
+            None => Some(None),
+        })
+        .collect::<Option<Vec<_>>>()?;
+    let parts: Vec<[&[u8]; 2]> = jobs
+        .iter()
+        .zip(&maps)
+        .map(|(j, m)| [&j.head[..], m.as_ref().map_or(&[][..], |m| &m[..])])
+        .collect();
+    let chunks: Vec<&[&[u8]]> = parts.iter().map(|p| &p[..]).collect();
+    let hashes = leaf_hashes(&chunks);
+    Some(jobs.iter().map(|j| j.leaf).zip(hashes).collect())
 }
 
 #[derive(Default)]
@@ -35,8 +48,20 @@ struct Shared {
     idle: usize,
     failed: bool,
     closing: bool,
-    /// The owner is blocked in `wait_all`.
-    draining: bool,
+}
+
+impl Shared {
+    fn take_batch(&mut self) -> Vec<Job> {
+        let n = self.queue.len().min(BATCH);
+        self.queue.drain(..n).collect()
+    }
+
+    fn finish_batch(&mut self, result: Option<Vec<(u64, Hash)>>) {
+        match result {
+            Some(mut r) => self.done.append(&mut r),
+            None => self.failed = true,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -44,13 +69,25 @@ struct Sync {
     shared: Mutex<Shared>,
     /// Signalled when a job is queued or the pool closes.
     work: Condvar,
-    /// Signalled when a job finishes.
+    /// Signalled when a batch finishes.
     finished: Condvar,
 }
 
 impl Sync {
     fn lock(&self) -> MutexGuard<'_, Shared> {
         self.shared.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Hashes one batch from the queue on this thread, the lock released meanwhile.
+    fn hash_here<'a>(&'a self, mut shared: MutexGuard<'a, Shared>) -> MutexGuard<'a, Shared> {
+        let batch = shared.take_batch();
+        drop(shared);
+        let result = hash_batch(&batch);
+        drop(batch);
+        let mut shared = self.lock();
+        shared.finish_batch(result);
+        self.finished.notify_all();
+        shared
     }
 }
 
@@ -80,28 +117,22 @@ impl HashPool {
         }
     }
 
-    /// Hashes `head` followed by `payload`'s bytes: on an idle worker, or here if none is idle.
+    /// Queues the hashing of `head` followed by `payload`'s bytes; hashes a batch here when
+    /// the queue is full.
     pub fn submit(&mut self, leaf: u64, head: [u8; BLOCK_HEAD_LEN], payload: Option<gst::Buffer>) {
-        let job = Job {
+        let mut shared = self.sync.lock();
+        shared.queue.push_back(Job {
             leaf,
             head,
             payload,
-        };
-        let mut shared = self.sync.lock();
-        if shared.idle > shared.queue.len() {
-            shared.queue.push_back(job);
+        });
+        self.outstanding += 1;
+        if shared.queue.len() >= QUEUE_MAX {
+            drop(self.sync.hash_here(shared));
+        } else if shared.idle > 0 {
             drop(shared);
             self.sync.work.notify_one();
-        } else {
-            drop(shared);
-            let result = job.run();
-            let mut shared = self.sync.lock();
-            match result {
-                Some(r) => shared.done.push(r),
-                None => shared.failed = true,
-            }
         }
-        self.outstanding += 1;
     }
 
     /// The hashes finished so far, without waiting; `None` if one could not be computed.
@@ -115,7 +146,8 @@ impl HashPool {
         Some(done)
     }
 
-    /// Every outstanding hash; `None` if one could not be computed.
+    /// Every outstanding hash, helping with the queued ones; `None` if one could not be
+    /// computed.
     pub fn wait_all(&mut self) -> Option<Vec<(u64, Hash)>> {
         let mut all = Vec::with_capacity(self.outstanding);
         let mut shared = self.sync.lock();
@@ -128,13 +160,14 @@ impl HashPool {
             if self.outstanding == 0 {
                 return Some(all);
             }
-            shared.draining = true;
-            shared = self
-                .sync
-                .finished
-                .wait(shared)
-                .unwrap_or_else(|e| e.into_inner());
-            shared.draining = false;
+            shared = if shared.queue.is_empty() {
+                self.sync
+                    .finished
+                    .wait(shared)
+                    .unwrap_or_else(|e| e.into_inner())
+            } else {
+                self.sync.hash_here(shared)
+            };
         }
     }
 }
@@ -142,18 +175,8 @@ impl HashPool {
 fn work(sync: &Sync) {
     let mut shared = sync.lock();
     loop {
-        if let Some(job) = shared.queue.pop_front() {
-            drop(shared);
-            let result = job.run();
-            drop(job);
-            shared = sync.lock();
-            match result {
-                Some(r) => shared.done.push(r),
-                None => shared.failed = true,
-            }
-            if shared.draining {
-                sync.finished.notify_one();
-            }
+        if !shared.queue.is_empty() {
+            shared = sync.hash_here(shared);
         } else if shared.closing {
             return;
         } else {
@@ -173,9 +196,11 @@ impl Drop for HashPool {
         }
     }
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::format::merkle::leaf_hash;
 
     #[test]
     fn hashes_match_the_inline_leaf_hash() {
