@@ -63,14 +63,41 @@ echo "seek latency, flushing KEY_UNIT, 200 random seeks, demuxer ! queue ! fakes
 # Each file is read once just before its seeks: this machine's page cache drops files left
 # idle for a while, and a seek that waits on the disk measures the disk.
 latency() { cat "$1" > /dev/null; "$lat" "$@" 200 queue; }
-latency "$src" matroskademux
-latency "$dir/src1080.h4mk" h4mkdemux
+# The 1080p pair in five interleaved rounds, as the timings above: the median of each
+# round's median, and of each round's ratio.
+for round in 1 2 3 4 5; do
+  latency "$src" matroskademux
+  latency "$dir/src1080.h4mk" h4mkdemux
+done > "$dir/seek-rounds.txt"
+python3 - "$dir/seek-rounds.txt" <<'PY'
+import re, statistics, sys
+lines = open(sys.argv[1]).read().splitlines()
+med = lambda name: [float(re.search(r"median ([0-9.]+) ms", l).group(1)) for l in lines if l.startswith(name + ":")]
+mkv, h4 = med("matroskademux"), med("h4mkdemux")
+ratios = [b / a for a, b in zip(mkv, h4)]
+print(f"1080p, 5 rounds: matroskademux median {statistics.median(mkv):.3f} ms, h4mkdemux median "
+      f"{statistics.median(h4):.3f} ms; h4mkdemux / matroskademux {statistics.median(ratios):.2f}x "
+      f"(rounds {min(ratios):.2f}-{max(ratios):.2f})")
+PY
 for spec in "1m 1500" "10h 900000"; do
   set -- $spec
   head -c $(($2 * 16)) /dev/urandom > "$dir/$1.bin"
   "$h4mk" export "$dir/$1.bin" -o "$dir/$1.h4mk" --block-size 16 --fps 25 --gop 25 2>/dev/null
-  printf '%s synthetic (%s blocks at 25/s): ' "$1" "$2"; latency "$dir/$1.h4mk" h4mkdemux
 done
+for round in 1 2 3 4 5; do
+  printf '1m: '; latency "$dir/1m.h4mk" h4mkdemux
+  printf '10h: '; latency "$dir/10h.h4mk" h4mkdemux
+done > "$dir/seek-length.txt"
+python3 - "$dir/seek-length.txt" <<'PY'
+import re, statistics, sys
+lines = open(sys.argv[1]).read().splitlines()
+med = lambda name: [float(re.search(r"median ([0-9.]+) ms", l).group(1)) for l in lines if l.startswith(name + ":")]
+short, long = med("1m"), med("10h")
+ratios = [b / a for a, b in zip(short, long)]
+print(f"synthetic 16-byte blocks at 25/s, 5 rounds: 1 minute (1,500 blocks) median {statistics.median(short):.3f} ms,"
+      f" 10 hours (900,000 blocks) median {statistics.median(long):.3f} ms; 10 h / 1 min"
+      f" {statistics.median(ratios):.2f}x (rounds {min(ratios):.2f}-{max(ratios):.2f})")
+PY
 echo "seek latency on the same JPEG stream (160x120, a keyframe a second) in both containers:"
 for spec in "1m 60" "10h 36000"; do
   set -- $spec
