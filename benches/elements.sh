@@ -21,7 +21,17 @@ if [ ! -f "$src" ]; then
     ! x264enc speed-preset=ultrafast bitrate=35000 key-int-max=60 ! h264parse ! matroskamux ! filesink location="$src"
 fi
 gst-launch-1.0 -q filesrc location="$src" ! matroskademux ! h264parse ! h4mkmux ! filesink location="$dir/src1080.h4mk"
-cat "$src" "$dir/src1080.h4mk" > /dev/null
+# recache FILE...: the files' pages dropped from the page cache, then read back in, so that
+# files compared are cached alike (one just written by filesink above, the other read back by
+# readahead) whatever happened to each before.
+recache() {
+  sync
+  python3 -c 'import os, sys
+for f in sys.argv[1:]:
+    fd = os.open(f, os.O_RDONLY); os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED); os.close(fd)' "$@"
+  cat "$@" > /dev/null
+}
+recache "$src" "$dir/src1080.h4mk"
 echo "input: $(stat -c %s "$src") bytes, $(gst-discoverer-1.0 "$src" | grep -m1 Duration | xargs)"
 
 # Interleaved rounds (benches/paired.py): each round runs every pipeline once, so ratios are
@@ -60,44 +70,36 @@ print(f"h4mkdemux (CRC checked): {ms(h4_demux):.1f} ms ({span(h4_demux)}), CPU {
 PY
 
 echo "seek latency, flushing KEY_UNIT, 200 random seeks, demuxer ! queue ! fakesink:"
-# Each file is read once just before its seeks: this machine's page cache drops files left
-# idle for a while, and a seek that waits on the disk measures the disk.
-latency() { cat "$1" > /dev/null; "$lat" "$@" 200 queue; }
-# The 1080p pair in five interleaved rounds, as the timings above: the median of each
-# round's median, and of each round's ratio.
-for round in 1 2 3 4 5; do
-  latency "$src" matroskademux
-  latency "$dir/src1080.h4mk" h4mkdemux
-done > "$dir/seek-rounds.txt"
-python3 - "$dir/seek-rounds.txt" <<'PY'
+# Each file is read into the cache just before its seeks: this machine's page cache drops
+# files left idle for a while, and a seek that waits on the disk measures the disk.
+latency() { recache "$1"; "$lat" "$@" 200 queue; }
+# seek_rounds LABEL NAME_A FILE_A DEMUXER_A NAME_B FILE_B DEMUXER_B: five interleaved rounds
+# of A then B, as the timings above; prints the median of each one's round medians and of the
+# rounds' B / A ratios.
+seek_rounds() {
+  for round in 1 2 3 4 5; do
+    printf '%s: ' "$2"; latency "$3" "$4"
+    printf '%s: ' "$5"; latency "$6" "$7"
+  done > "$dir/seek-rounds.txt"
+  python3 - "$dir/seek-rounds.txt" "$1" "$2" "$5" <<'PY'
 import re, statistics, sys
-lines = open(sys.argv[1]).read().splitlines()
-med = lambda name: [float(re.search(r"median ([0-9.]+) ms", l).group(1)) for l in lines if l.startswith(name + ":")]
-mkv, h4 = med("matroskademux"), med("h4mkdemux")
-ratios = [b / a for a, b in zip(mkv, h4)]
-print(f"1080p, 5 rounds: matroskademux median {statistics.median(mkv):.3f} ms, h4mkdemux median "
-      f"{statistics.median(h4):.3f} ms; h4mkdemux / matroskademux {statistics.median(ratios):.2f}x "
-      f"(rounds {min(ratios):.2f}-{max(ratios):.2f})")
+path, label, a, b = sys.argv[1:]
+lines = open(path).read().splitlines()
+med = lambda name: [float(re.search(r"median ([0-9.]+) ms", l).group(1)) for l in lines if l.startswith(name + ": ")]
+ta, tb = med(a), med(b)
+ratios = [y / x for x, y in zip(ta, tb)]
+print(f"{label}, 5 rounds: {a} median {statistics.median(ta):.3f} ms, {b} median {statistics.median(tb):.3f} ms;"
+      f" {b} / {a} {statistics.median(ratios):.2f}x (rounds {min(ratios):.2f}-{max(ratios):.2f})")
 PY
+}
+seek_rounds "1080p" matroskademux "$src" matroskademux h4mkdemux "$dir/src1080.h4mk" h4mkdemux
 for spec in "1m 1500" "10h 900000"; do
   set -- $spec
   head -c $(($2 * 16)) /dev/urandom > "$dir/$1.bin"
   "$h4mk" export "$dir/$1.bin" -o "$dir/$1.h4mk" --block-size 16 --fps 25 --gop 25 2>/dev/null
 done
-for round in 1 2 3 4 5; do
-  printf '1m: '; latency "$dir/1m.h4mk" h4mkdemux
-  printf '10h: '; latency "$dir/10h.h4mk" h4mkdemux
-done > "$dir/seek-length.txt"
-python3 - "$dir/seek-length.txt" <<'PY'
-import re, statistics, sys
-lines = open(sys.argv[1]).read().splitlines()
-med = lambda name: [float(re.search(r"median ([0-9.]+) ms", l).group(1)) for l in lines if l.startswith(name + ":")]
-short, long = med("1m"), med("10h")
-ratios = [b / a for a, b in zip(short, long)]
-print(f"synthetic 16-byte blocks at 25/s, 5 rounds: 1 minute (1,500 blocks) median {statistics.median(short):.3f} ms,"
-      f" 10 hours (900,000 blocks) median {statistics.median(long):.3f} ms; 10 h / 1 min"
-      f" {statistics.median(ratios):.2f}x (rounds {min(ratios):.2f}-{max(ratios):.2f})")
-PY
+seek_rounds "h4mkdemux on synthetic 16-byte blocks at 25/s" \
+  "1 minute" "$dir/1m.h4mk" h4mkdemux "10 hours" "$dir/10h.h4mk" h4mkdemux
 echo "seek latency on the same JPEG stream (160x120, a keyframe a second) in both containers:"
 for spec in "1m 60" "10h 36000"; do
   set -- $spec

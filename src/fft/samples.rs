@@ -102,7 +102,9 @@ mod tests {
         // Every channel count mixes to the mean in channel order, in the loops specialised
         // for it and in the general one.
         for channels in 1..=8usize {
-            let values: Vec<i16> = (0..channels * 5).map(|i| (i as i16 * 977) - 9000).collect();
+            let values: Vec<i16> = (0..channels * 5)
+                .map(|i| ((i as i32 * 977) % 60_000 - 30_000) as i16)
+                .collect();
             let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
             let mut mixed = vec![0f32; 5];
             to_f32(&bytes, SampleFormat::S16le, channels, true, &mut mixed);
