@@ -93,17 +93,10 @@ impl<'a> Blocks<'a> {
             self.tail_at += 64;
             return Some(p);
         }
-        while self.part < self.parts.len() && self.at == self.parts[self.part].len() {
-            self.part += 1;
-            self.at = 0;
-        }
-        if let Some(whole) = self
-            .parts
-            .get(self.part)
-            .and_then(|p| p.get(self.at..self.at + 64))
-        {
-            self.at += 64;
-            return Some(whole.as_ptr());
+        let (whole, p) = self.whole();
+        if whole > 0 {
+            self.skip(1);
+            return Some(p);
         }
         let mut n = 0;
         while n < 64 && self.part < self.parts.len() {
