@@ -97,14 +97,14 @@ pub fn vector_markdown() -> String {
             Step::Chunk(c) => {
                 let tag = String::from_utf8_lossy(&c.header.tag).into_owned();
                 let leaf = if c.header.tag == TAG_CORE || c.header.tag == TAG_SAFE {
-                    let l = hex(&leaf_hash(&[c.bytes]));
+                    let l = hex(&leaf_hash(&[&c.header.encode(), c.payload]));
                     leaves.push(l.clone());
                     format!("`{l}`")
                 } else {
                     String::new()
                 };
                 if tag == "VERI" {
-                    root = hex(&c.payload()[40..72]);
+                    root = hex(&c.payload[40..72]);
                 }
                 out += &format!(
                     "| {} | {} | {tag} | {} | `{:08x}` | {leaf} |\n",

@@ -11,7 +11,7 @@ use std::time::Duration;
 use common::{Rng, read_blocks};
 use gstcommon::*;
 use gsth4::format::block::BlockHeader;
-use gsth4::format::chunk::{CHUNK_HEADER_LEN, is_block_tag};
+use gsth4::format::chunk::is_block_tag;
 use gsth4::format::scan::{Scanner, Step};
 use gsth4::format::verify::verify;
 
@@ -24,7 +24,7 @@ fn complete_blocks(bytes: &[u8]) -> Vec<Vec<u8>> {
     loop {
         match s.step() {
             Step::Chunk(c) if is_block_tag(&c.header.tag) => {
-                let (_, payload) = BlockHeader::decode(&c.bytes[CHUNK_HEADER_LEN..]).unwrap();
+                let (_, payload) = BlockHeader::decode(c.payload).unwrap();
                 out.push(payload.to_vec());
             }
             Step::Chunk(_) | Step::Damage(_) => {}

@@ -127,8 +127,10 @@ fn a_thousand_flips_and_a_hundred_cuts() {
             assert!(got.buffers == intact.buffers, "{what}: blocks differ");
         }
     }
+    // About half the bytes of this file are in blocks; where exactly the flips land moves a
+    // little with the writer identity in META, so the bound leaves room either side.
     assert!(
-        block_flips > 500 && other_flips > 0,
+        block_flips > 400 && other_flips > 100,
         "{block_flips} / {other_flips}"
     );
 

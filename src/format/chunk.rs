@@ -71,6 +71,12 @@ impl ChunkHeader {
     pub fn chunk_len(&self) -> u64 {
         CHUNK_HEADER_LEN as u64 + u64::from(self.size)
     }
+
+    /// Whether `payload` is this header's: of the declared size, with the stored CRC.
+    pub fn matches(&self, payload: &[u8]) -> bool {
+        payload.len() == self.size as usize
+            && chunk_crc(&self.tag, self.size, &[payload]) == self.crc
+    }
 }
 
 /// CRC32 of a chunk whose payload is the concatenation of `parts`.
@@ -117,14 +123,11 @@ pub fn encode_chunk(tag: &Tag, payload: &[u8]) -> Result<Vec<u8>> {
 
 /// Checks the CRC of a complete chunk held in memory.
 pub fn crc_matches(chunk: &[u8]) -> bool {
-    if chunk.len() < CHUNK_HEADER_LEN {
+    let Some(head) = chunk.first_chunk::<CHUNK_HEADER_LEN>() else {
         return false;
-    }
-    let stored = u32::from_le_bytes([chunk[8], chunk[9], chunk[10], chunk[11]]);
-    let mut h = crc32fast::Hasher::new();
-    h.update(&chunk[0..8]);
-    h.update(&chunk[CHUNK_HEADER_LEN..]);
-    h.finalize() == stored
+    };
+    let h = ChunkHeader::parse(head);
+    chunk_crc(&h.tag, h.size, &[&chunk[CHUNK_HEADER_LEN..]]) == h.crc
 }
 
 /// Little-endian cursor over a chunk payload; every read is bounds-checked and reports

@@ -18,9 +18,13 @@ pub const LEAF_LEN: usize = 32;
 pub const VERI_FIXED_LEN: usize = 72;
 pub const PIECE_RECORD_LEN: usize = 24;
 
-/// SHA-256 of a whole non-block chunk (header and payload), as stored.
-pub fn chunk_digest(chunk: &[u8]) -> Hash {
-    Sha256::digest(chunk).into()
+/// SHA-256 of a whole non-block chunk as stored (header and payload), given in consecutive parts.
+pub fn chunk_digest(parts: &[&[u8]]) -> Hash {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p);
+    }
+    h.finalize().into()
 }
 
 /// The digest of one non-block chunk in a covered range.

@@ -38,7 +38,7 @@ pub enum Item<'a> {
 
 /// Decodes a chunk; errors carry the chunk's ordinal and offset.
 pub fn decode<'a>(c: &RawChunk<'a>) -> Result<Item<'a>> {
-    let p = c.payload();
+    let p = c.payload;
     let item = match c.header.tag {
         TAG_HEADER => FileHeader::decode(p).map(Item::Header),
         TAG_META => Meta::from_json(p).map(|meta| Item::Meta { meta, json: p }),

@@ -10,8 +10,8 @@
 use std::io::{self, Read};
 
 use crate::format::chunk::{
-    CHUNK_HEADER_LEN, ChunkHeader, MAX_PAYLOAD, TAG_HEADER, Tag, crc_matches, is_known_tag,
-    tag_name,
+    CHUNK_HEADER_LEN, ChunkHeader, MAX_PAYLOAD, TAG_HEADER, Tag, chunk_crc, crc_matches,
+    is_known_tag, tag_name,
 };
 use crate::format::error::{Code, Error};
 
@@ -21,16 +21,13 @@ pub struct RawChunk<'a> {
     pub ordinal: u64,
     pub offset: u64,
     pub header: ChunkHeader,
-    /// The whole chunk as stored, header included.
-    pub bytes: &'a [u8],
+    /// The bytes after the header (`header.size` of them).
+    pub payload: &'a [u8],
 }
 
-impl<'a> RawChunk<'a> {
-    pub fn payload(&self) -> &'a [u8] {
-        &self.bytes[CHUNK_HEADER_LEN..]
-    }
+impl RawChunk<'_> {
     pub fn end(&self) -> u64 {
-        self.offset + self.bytes.len() as u64
+        self.offset + self.header.chunk_len()
     }
 }
 
@@ -225,16 +222,13 @@ impl Scanner {
             );
             return self.resync_from(self.start + 1, Code::ChunkTruncated, msg);
         }
-        let bytes = &self.buf[self.start..self.start + len];
-        if !crc_matches(bytes) {
-            let mut c = crc32fast::Hasher::new();
-            c.update(&bytes[0..8]);
-            c.update(&bytes[CHUNK_HEADER_LEN..]);
+        let payload = &self.buf[self.start + CHUNK_HEADER_LEN..self.start + len];
+        let crc = chunk_crc(&h.tag, h.size, &[payload]);
+        if crc != h.crc {
             let msg = format!(
-                "{} chunk: stored CRC {:08x}, computed {:08x}",
+                "{} chunk: stored CRC {:08x}, computed {crc:08x}",
                 tag_name(&h.tag),
                 h.crc,
-                c.finalize()
             );
             return self.resync_from(self.start + 1, Code::ChunkCrcMismatch, msg);
         }
@@ -246,7 +240,7 @@ impl Scanner {
             ordinal,
             offset,
             header: h,
-            bytes: &self.buf[start..start + len],
+            payload: &self.buf[start + CHUNK_HEADER_LEN..start + len],
         })
     }
 

@@ -161,7 +161,7 @@ impl Verifier {
             ordinal: c.ordinal,
             offset: c.offset,
             tag: c.header.tag,
-            digest: chunk_digest(c.bytes),
+            digest: chunk_digest(&[&c.header.encode(), c.payload]),
         };
         match item {
             Item::Header(_) => {
@@ -239,7 +239,7 @@ impl Verifier {
                 self.range.push(Entry::Block {
                     ordinal: c.ordinal,
                     offset: c.offset,
-                    leaf: leaf_hash(&[c.bytes]),
+                    leaf: leaf_hash(&[&c.header.encode(), c.payload]),
                     note,
                 });
             }

@@ -186,7 +186,7 @@ impl<W: Write> Writer<W> {
             ordinal,
             offset,
             tag,
-            digest: chunk_digest(chunk),
+            digest: chunk_digest(&[chunk]),
         });
         Ok((ordinal, offset))
     }

@@ -15,9 +15,7 @@ use super::{DamagePolicy, Timestamps};
 use crate::convert::{CONTAINER_CAPS, apply_block, tags_from_string};
 use crate::format::block::BLOCK_HEADER_LEN;
 use crate::format::block::BlockHeader;
-use crate::format::chunk::{
-    CHUNK_HEADER_LEN, ChunkHeader, MAX_PAYLOAD, crc_matches, is_block_tag, tag_name,
-};
+use crate::format::chunk::{CHUNK_HEADER_LEN, ChunkHeader, MAX_PAYLOAD, is_block_tag, tag_name};
 use crate::format::item::{Item, decode};
 use crate::format::meta::{Meta, Track, TrackKind};
 use crate::format::reader::Reader;
@@ -132,6 +130,16 @@ struct State {
     /// buffer from the old position is taken for the new one.
     pending_seek: Option<(gst::FormattedSegment<gst::ClockTime>, u64, gst::Seqnum)>,
     startup: Startup,
+    /// Pull mode: the header of the chunk at this offset, read with the chunk before it.
+    head_ahead: Option<(u64, [u8; CHUNK_HEADER_LEN])>,
+}
+
+/// A chunk read whole by the pull-mode fast path, its CRC checked.
+struct PulledChunk {
+    header: ChunkHeader,
+    /// The payload, followed by the next chunk's header when the file has one.
+    body: gst::Buffer,
+    next_head: Option<[u8; CHUNK_HEADER_LEN]>,
 }
 
 impl Default for State {
@@ -158,6 +166,7 @@ impl Default for State {
             downstream_flushing: false,
             pending_seek: None,
             startup: Startup::Header,
+            head_ahead: None,
         }
     }
 }
@@ -351,8 +360,8 @@ impl H4mkDemux {
     }
 
     /// Turns one scanner step into output. `Err` stops streaming.
-    /// `source`, when given, is a buffer holding exactly this chunk: block payloads are then
-    /// pushed as sub-buffers of it, without copying.
+    /// `source`, when given, is a buffer starting with this chunk's payload: block data is then
+    /// pushed as a sub-buffer of it, without copying.
     fn handle_step(
         &self,
         state: &mut State,
@@ -370,7 +379,7 @@ impl H4mkDemux {
             Err(e) => {
                 let d = Damage {
                     error: e,
-                    len: chunk.bytes.len() as u64,
+                    len: chunk.header.chunk_len(),
                     tag: chunk.header.tag,
                     head: Vec::new(),
                 };
@@ -454,7 +463,7 @@ impl H4mkDemux {
                     Some(src) => src
                         .copy_region(
                             gst::BufferCopyFlags::MEMORY,
-                            CHUNK_HEADER_LEN + BLOCK_HEADER_LEN..,
+                            BLOCK_HEADER_LEN..BLOCK_HEADER_LEN + data.len(),
                         )
                         .map_err(|_| gst::FlowError::Error)?,
                     None => gst::Buffer::from_slice(data.to_vec()),
@@ -688,20 +697,23 @@ impl H4mkDemux {
 
     /// One task iteration: the next chunk by the fast path, or a piece for the scanner.
     fn loop_iteration(&self, out: &mut Vec<Out>) -> Result<(), gst::FlowError> {
-        let (offset, len, fast) = {
+        let (offset, len, fast, ahead) = {
             let mut state = self.lock();
             if state.meta.is_none() {
                 self.open_pull(&mut state, out)?;
             }
             let len = state.file_len;
+            let offset = state.offset;
+            let ahead = state.head_ahead.take().filter(|(at, _)| *at == offset);
             (
-                state.offset,
+                offset,
                 len,
-                state.scanner.buffered() == 0 && state.offset < len,
+                state.scanner.buffered() == 0 && offset < len,
+                ahead.map(|(_, head)| head),
             )
         };
-        if fast && let Some((h, chunk)) = self.read_chunk(offset, len)? {
-            return self.take_chunk(&mut self.lock(), offset, h, &chunk, out);
+        if fast && let Some(chunk) = self.read_chunk(offset, len, ahead)? {
+            return self.take_chunk(&mut self.lock(), offset, chunk, out);
         }
         self.pull_into_scanner(&mut self.lock(), len, out)
     }
@@ -725,31 +737,59 @@ impl H4mkDemux {
         self.drain(state, out)
     }
 
-    /// The fast path: reads the next chunk at `offset` exactly and checks its CRC, without the
-    /// state lock (the task holds the stream lock, so the offset cannot move meanwhile).
+    /// The fast path: reads the chunk at `offset` and checks its CRC, without the state lock
+    /// (the task holds the stream lock, so the offset cannot move meanwhile). One read per
+    /// chunk, continuing where the last one ended: the chunk's header came with the chunk before
+    /// (`ahead`), and the next chunk's header comes with its payload.
     /// `Ok(None)` when the chunk does not check out: the scanner then reports and resynchronises.
     fn read_chunk(
         &self,
         offset: u64,
         len: u64,
-    ) -> Result<Option<(ChunkHeader, gst::Buffer)>, gst::FlowError> {
+        ahead: Option<[u8; CHUNK_HEADER_LEN]>,
+    ) -> Result<Option<PulledChunk>, gst::FlowError> {
         if len - offset < CHUNK_HEADER_LEN as u64 {
             return Ok(None);
         }
-        let head = self.sinkpad.pull_range(offset, CHUNK_HEADER_LEN as u32)?;
-        let mut hb = [0u8; CHUNK_HEADER_LEN];
-        if head.copy_to_slice(0, &mut hb).is_err() {
+        let head = match ahead {
+            Some(head) => head,
+            None => {
+                let b = self.sinkpad.pull_range(offset, CHUNK_HEADER_LEN as u32)?;
+                let mut head = [0u8; CHUNK_HEADER_LEN];
+                if b.copy_to_slice(0, &mut head).is_err() {
+                    return Ok(None);
+                }
+                head
+            }
+        };
+        let header = ChunkHeader::parse(&head);
+        let end = offset + header.chunk_len();
+        if header.size > MAX_PAYLOAD || end > len {
             return Ok(None);
         }
-        let h = ChunkHeader::parse(&hb);
-        if h.size > MAX_PAYLOAD || offset + h.chunk_len() > len {
+        let next = if len - end >= CHUNK_HEADER_LEN as u64 {
+            CHUNK_HEADER_LEN
+        } else {
+            0
+        };
+        let want = header.size as usize + next;
+        let body = match want {
+            0 => gst::Buffer::new(),
+            _ => self
+                .sinkpad
+                .pull_range(offset + CHUNK_HEADER_LEN as u64, want as u32)?,
+        };
+        let map = body.map_readable().map_err(|_| gst::FlowError::Error)?;
+        if map.len() != want || !header.matches(&map[..header.size as usize]) {
             return Ok(None);
         }
-        let chunk = self.sinkpad.pull_range(offset, h.chunk_len() as u32)?;
-        let intact = chunk
-            .map_readable()
-            .is_ok_and(|m| m.len() as u64 == h.chunk_len() && crc_matches(&m));
-        Ok(intact.then_some((h, chunk)))
+        let next_head = map[header.size as usize..].try_into().ok();
+        drop(map);
+        Ok(Some(PulledChunk {
+            header,
+            body,
+            next_head,
+        }))
     }
 
     /// Hands a chunk read by `read_chunk` on, without copying its payload.
@@ -757,21 +797,24 @@ impl H4mkDemux {
         &self,
         state: &mut State,
         offset: u64,
-        h: ChunkHeader,
-        chunk: &gst::Buffer,
+        chunk: PulledChunk,
         out: &mut Vec<Out>,
     ) -> Result<(), gst::FlowError> {
-        let map = chunk.map_readable().map_err(|_| gst::FlowError::Error)?;
+        let map = chunk
+            .body
+            .map_readable()
+            .map_err(|_| gst::FlowError::Error)?;
         let ordinal = state.scanner.next_ordinal();
         let raw = RawChunk {
             ordinal,
             offset,
-            header: h,
-            bytes: &map,
+            header: chunk.header,
+            payload: &map[..chunk.header.size as usize],
         };
-        let res = self.handle_step(state, Step::Chunk(raw), out, Some(chunk));
-        state.offset = offset + h.chunk_len();
+        let res = self.handle_step(state, Step::Chunk(raw), out, Some(&chunk.body));
+        state.offset = offset + chunk.header.chunk_len();
         state.scanner = Scanner::at(state.offset, ordinal + 1);
+        state.head_ahead = chunk.next_head.map(|head| (state.offset, head));
         res
     }
 
