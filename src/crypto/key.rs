@@ -8,6 +8,7 @@ use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use super::Error;
+use crate::format::limits::MAX_KEY_FILE;
 
 pub const KEY_LEN: usize = 32;
 pub const KEY_ID_LEN: usize = 16;
@@ -90,20 +91,22 @@ impl MasterKey {
         }
     }
 
+    /// Reads a key file, refusing anything longer than [`MAX_KEY_FILE`] bytes whatever the
+    /// file system says of its size (`/dev/zero`, a pipe or a growing file).
     pub fn read_file(path: &std::path::Path) -> Result<Self, Error> {
-        let meta = std::fs::metadata(path)
-            .map_err(|e| Error::KeyFile(format!("{}: {e}", path.display())))?;
-        if meta.len() > 1024 {
-            return Err(Error::KeyFile(format!(
-                "{}: {} bytes, too large for a key file",
-                path.display(),
-                meta.len()
+        use std::io::Read;
+        let fail = |what: String| Error::KeyFile(format!("{}: {what}", path.display()));
+        let file = std::fs::File::open(path).map_err(|e| fail(e.to_string()))?;
+        let mut contents = Zeroizing::new(Vec::with_capacity(MAX_KEY_FILE as usize + 1));
+        file.take(MAX_KEY_FILE + 1)
+            .read_to_end(&mut contents)
+            .map_err(|e| fail(e.to_string()))?;
+        if contents.len() as u64 > MAX_KEY_FILE {
+            return Err(fail(format!(
+                "more than {MAX_KEY_FILE} bytes, too large for a key file"
             )));
         }
-        let contents = Zeroizing::new(
-            std::fs::read(path).map_err(|e| Error::KeyFile(format!("{}: {e}", path.display())))?,
-        );
-        Self::parse(&contents).map_err(|e| Error::KeyFile(format!("{}: {e}", path.display())))
+        Self::parse(&contents).map_err(|e| fail(e.to_string()))
     }
 
     /// HKDF-SHA256(ikm = key, no salt, info = "h4mk/v1/key-id"), 16 bytes.

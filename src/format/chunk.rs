@@ -23,9 +23,7 @@ pub const KNOWN_TAGS: [Tag; 8] = [
 
 pub const CHUNK_HEADER_LEN: usize = 12;
 
-/// The largest payload a chunk may declare (256 MiB). Readers refuse larger ones before
-/// allocating anything.
-pub const MAX_PAYLOAD: u32 = 256 << 20;
+pub use crate::format::limits::MAX_PAYLOAD;
 
 pub fn is_known_tag(tag: &[u8]) -> bool {
     KNOWN_TAGS.iter().any(|t| t == tag)

@@ -205,7 +205,7 @@ impl<S: ReadAt> Reader<S> {
             pos: self.body_offset,
             end: self.len,
         };
-        let mut scanner = Scanner::at(self.body_offset, 2);
+        let mut scanner = Scanner::at(self.body_offset, 2).with_file_len(self.len);
         drive(&mut cursor, &mut scanner, |step| {
             if let Step::Chunk(c) = step
                 && let Item::Block { header, .. } = decode(&c)?
@@ -435,7 +435,7 @@ impl<S: ReadAt> Reader<S> {
             pos: self.body_offset,
             end: self.len,
         };
-        let mut scanner = Scanner::at(self.body_offset, 2);
+        let mut scanner = Scanner::at(self.body_offset, 2).with_file_len(self.len);
         drive(&mut cursor, &mut scanner, visit)
     }
 }

@@ -6,14 +6,20 @@
 //! offset where a chunk with a known tag, an allowed size and a matching CRC begins. The
 //! failed chunk is reported once, as one region, with its ordinal; the chunk found next gets
 //! the following ordinal. A single damaged byte therefore costs exactly one chunk.
+//!
+//! Budgets (see `limits`): every offset is tried once and a candidate's CRC comes from
+//! checkpoints (`range_crc`) in bounded time, so the search is linear in the bytes scanned
+//! whatever sizes the damaged bytes claim; the damaged bytes are let go as the search passes
+//! them, so memory stays within one chunk and one read however long the damage runs.
 
 use std::io::{self, Read};
 
 use crate::format::chunk::{
-    CHUNK_HEADER_LEN, ChunkHeader, MAX_PAYLOAD, TAG_HEADER, Tag, chunk_crc, crc_matches,
-    is_known_tag, tag_name,
+    CHUNK_HEADER_LEN, ChunkHeader, MAX_PAYLOAD, TAG_HEADER, Tag, chunk_crc, is_known_tag, tag_name,
 };
 use crate::format::error::{Code, Error};
+use crate::format::limits::READ_PIECE;
+use crate::format::range_crc::RangeCrc;
 
 /// A complete chunk whose CRC matched.
 #[derive(Debug, Clone, Copy)]
@@ -55,21 +61,39 @@ pub enum Step<'a> {
     End,
 }
 
+/// How many bytes of a damaged chunk's start a [`Damage`] carries.
+const HEAD_LEN: usize = 52;
+
 #[derive(Debug)]
 pub struct Scanner {
     buf: Vec<u8>,
+    /// Index in `buf` of the first byte still needed.
     start: usize,
     end: usize,
     /// File offset of `buf[0]`.
     base: u64,
     ordinal: u64,
     eof: bool,
-    /// Set while the chunk at `start` is known bad: where the search for the next valid chunk
-    /// resumes, and what was wrong.
-    resync: Option<(usize, Code, String)>,
+    /// The input's length, when known: claims past it are refused without waiting.
+    file_len: Option<u64>,
+    /// Set while the chunk at `Resync::at` is known bad and the next valid one is searched for.
+    resync: Option<Resync>,
+    /// The most memory held at once (buffer and CRC checkpoints), in bytes.
+    peak: usize,
 }
 
-const READ_SIZE: usize = 1 << 20;
+/// A search for the next valid chunk after a damaged one. The damaged bytes are let go as the
+/// search passes them; only the first [`HEAD_LEN`] are kept, for the report.
+#[derive(Debug)]
+struct Resync {
+    at: u64,
+    code: Code,
+    msg: String,
+    head: Vec<u8>,
+    /// The next offset to try as a chunk start.
+    next: u64,
+    crc: RangeCrc,
+}
 
 impl Default for Scanner {
     fn default() -> Self {
@@ -92,13 +116,25 @@ impl Scanner {
             base: offset,
             ordinal,
             eof: false,
+            file_len: None,
             resync: None,
+            peak: 0,
         }
+    }
+
+    /// Tells the scanner where the input ends: a chunk claiming to reach past it is damaged at
+    /// once instead of being waited for, and the end is judged when the last byte arrives.
+    pub fn with_file_len(mut self, len: u64) -> Self {
+        self.file_len = Some(len);
+        self
     }
 
     /// File offset of the next byte not yet accounted for.
     pub fn position(&self) -> u64 {
-        self.base + self.start as u64
+        match &self.resync {
+            Some(r) => r.at,
+            None => self.abs(self.start),
+        }
     }
 
     /// Ordinal the next chunk will get.
@@ -106,18 +142,38 @@ impl Scanner {
         self.ordinal
     }
 
-    /// Bytes buffered but not yet yielded.
+    /// Bytes fed but not yet accounted for (some may already have been let go, when they
+    /// are part of a damaged chunk).
     pub fn buffered(&self) -> usize {
-        self.end - self.start
+        (self.abs(self.end) - self.position()) as usize
+    }
+
+    /// The most memory the scanner has held at once, in bytes.
+    pub fn peak_memory(&self) -> usize {
+        self.peak
+    }
+
+    fn abs(&self, i: usize) -> u64 {
+        self.base + i as u64
+    }
+
+    fn idx(&self, offset: u64) -> usize {
+        (offset - self.base) as usize
+    }
+
+    fn at_end(&self) -> bool {
+        self.eof || self.file_len == Some(self.abs(self.end))
+    }
+
+    fn account(&mut self) {
+        let marks = self.resync.as_ref().map_or(0, |r| r.crc.marks());
+        self.peak = self.peak.max(self.buf.capacity() + 4 * marks);
     }
 
     fn make_room(&mut self, extra: usize) {
         if self.start > 0 && (self.start >= self.buf.len() / 2 || self.end + extra > self.buf.len())
         {
             self.buf.copy_within(self.start..self.end, 0);
-            if let Some((p, _, _)) = &mut self.resync {
-                *p -= self.start;
-            }
             self.base += self.start as u64;
             self.end -= self.start;
             self.start = 0;
@@ -125,6 +181,7 @@ impl Scanner {
         if self.end + extra > self.buf.len() {
             self.buf.resize(self.end + extra, 0);
         }
+        self.account();
     }
 
     pub fn feed(&mut self, data: &[u8]) {
@@ -133,13 +190,12 @@ impl Scanner {
         self.end += data.len();
     }
 
-    /// Reads once from `r` straight into the buffer; at end of input calls `finish`.
-    /// Returns the number of bytes read.
+    /// Reads once (at most [`READ_PIECE`] bytes) from `r` straight into the buffer; at end of
+    /// input calls `finish`. Returns the number of bytes read.
     pub fn fill_from<R: Read>(&mut self, r: &mut R) -> io::Result<usize> {
-        let want = self.wanted().max(READ_SIZE);
-        self.make_room(want);
+        self.make_room(READ_PIECE);
         let n = loop {
-            match r.read(&mut self.buf[self.end..self.end + want]) {
+            match r.read(&mut self.buf[self.end..self.end + READ_PIECE]) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 other => break other?,
             }
@@ -151,55 +207,47 @@ impl Scanner {
         Ok(n)
     }
 
-    /// How many more bytes the chunk being looked at needs (a hint for readers).
-    fn wanted(&self) -> usize {
-        let avail = self.end - self.start;
-        if self.resync.is_some() || avail < CHUNK_HEADER_LEN {
-            return CHUNK_HEADER_LEN;
-        }
-        let h = self.header_at(self.start);
-        if h.size > MAX_PAYLOAD {
-            return CHUNK_HEADER_LEN;
-        }
-        (h.chunk_len() as usize).saturating_sub(avail)
-    }
-
     /// Marks the end of input: what is left is judged now instead of waiting for more.
     pub fn finish(&mut self) {
         self.eof = true;
     }
 
-    fn header_at(&self, pos: usize) -> ChunkHeader {
+    fn header_at(&self, offset: u64) -> ChunkHeader {
+        let i = self.idx(offset);
         ChunkHeader::parse(
-            self.buf[pos..pos + CHUNK_HEADER_LEN]
+            self.buf[i..i + CHUNK_HEADER_LEN]
                 .try_into()
                 .expect("12 bytes"),
         )
     }
 
     pub fn step(&mut self) -> Step<'_> {
-        if let Some((from, code, msg)) = self.resync.take() {
-            return self.resync_from(from, code, msg);
+        if let Some(r) = self.resync.take() {
+            return self.search(r);
         }
         let avail = self.end - self.start;
         if avail == 0 {
-            return if self.eof { Step::End } else { Step::NeedMore };
+            return if self.at_end() {
+                Step::End
+            } else {
+                Step::NeedMore
+            };
         }
         if avail < CHUNK_HEADER_LEN {
-            if !self.eof {
+            if !self.at_end() {
                 return Step::NeedMore;
             }
             let msg = format!("the file ends {avail} bytes into a chunk header");
-            return self.resync_from(self.start + 1, Code::ChunkTruncated, msg);
+            return self.damaged(Code::ChunkTruncated, msg);
         }
-        let h = self.header_at(self.start);
         let offset = self.position();
+        let h = self.header_at(offset);
         if self.ordinal == 0 && offset == 0 && h.tag != TAG_HEADER {
             let msg = format!(
                 "the file starts with \"{}\", not \"H4MK\"",
                 tag_name(&h.tag)
             );
-            return self.resync_from(self.start + 1, Code::FileMagic, msg);
+            return self.damaged(Code::FileMagic, msg);
         }
         if h.size > MAX_PAYLOAD {
             let msg = format!(
@@ -207,20 +255,21 @@ impl Scanner {
                 tag_name(&h.tag),
                 h.size
             );
-            return self.resync_from(self.start + 1, Code::ChunkSizeLimit, msg);
+            return self.damaged(Code::ChunkSizeLimit, msg);
         }
         let len = h.chunk_len() as usize;
-        if avail < len {
-            if !self.eof {
-                return Step::NeedMore;
-            }
+        let known_end = self.file_len.filter(|l| offset + h.chunk_len() > *l);
+        if avail < len && (known_end.is_some() || self.at_end()) {
+            let left = known_end.map_or(avail as u64, |l| l - offset) - CHUNK_HEADER_LEN as u64;
             let msg = format!(
-                "{} chunk declares {} payload bytes but the file ends after {}",
+                "{} chunk declares {} payload bytes but the file ends after {left}",
                 tag_name(&h.tag),
                 h.size,
-                avail - CHUNK_HEADER_LEN
             );
-            return self.resync_from(self.start + 1, Code::ChunkTruncated, msg);
+            return self.damaged(Code::ChunkTruncated, msg);
+        }
+        if avail < len {
+            return Step::NeedMore;
         }
         let payload = &self.buf[self.start + CHUNK_HEADER_LEN..self.start + len];
         let crc = chunk_crc(&h.tag, h.size, &[payload]);
@@ -230,7 +279,7 @@ impl Scanner {
                 tag_name(&h.tag),
                 h.crc,
             );
-            return self.resync_from(self.start + 1, Code::ChunkCrcMismatch, msg);
+            return self.damaged(Code::ChunkCrcMismatch, msg);
         }
         let ordinal = self.ordinal;
         self.ordinal += 1;
@@ -244,48 +293,92 @@ impl Scanner {
         })
     }
 
-    /// Searches from `from` for the next valid chunk; the chunk at `start` is damaged.
-    fn resync_from(&mut self, from: usize, code: Code, msg: String) -> Step<'_> {
-        let mut q = from;
+    /// The chunk at `start` is damaged: starts the search for the next valid one.
+    fn damaged(&mut self, code: Code, msg: String) -> Step<'_> {
+        let at = self.position();
+        let r = Resync {
+            at,
+            code,
+            msg,
+            head: Vec::with_capacity(HEAD_LEN),
+            next: at + 1,
+            crc: RangeCrc::new(at + 1),
+        };
+        self.search(r)
+    }
+
+    /// Copies what is still missing of the damaged chunk's first bytes before they go.
+    fn keep_head(&self, r: &mut Resync) {
+        let from = r.at + r.head.len() as u64;
+        let to = (r.at + HEAD_LEN as u64).min(self.abs(self.end));
+        if from < to && from >= self.abs(self.start) {
+            r.head
+                .extend_from_slice(&self.buf[self.idx(from)..self.idx(to)]);
+        }
+    }
+
+    /// Searches from `r.next` for the first offset where a chunk with a known tag, an allowed
+    /// size and a matching CRC begins. Each offset is tried once; a candidate's CRC comes from
+    /// `r.crc` in bounded time whatever size it claims.
+    fn search(&mut self, mut r: Resync) -> Step<'_> {
+        let avail = self.abs(self.end);
+        let mut q = r.next;
         let found = loop {
-            if q + CHUNK_HEADER_LEN > self.end {
-                if self.eof {
+            if q + CHUNK_HEADER_LEN as u64 > avail {
+                if self.at_end() {
                     break None;
                 }
-                self.resync = Some((q, code, msg));
-                return Step::NeedMore;
+                return self.park(r, q);
             }
-            if is_known_tag(&self.buf[q..q + 4]) {
+            let i = self.idx(q);
+            if is_known_tag(&self.buf[i..i + 4]) {
                 let h = self.header_at(q);
-                if h.size <= MAX_PAYLOAD {
-                    let len = h.chunk_len() as usize;
-                    if q + len <= self.end {
-                        if crc_matches(&self.buf[q..q + len]) {
-                            break Some(q);
-                        }
-                    } else if !self.eof {
-                        // Cannot tell yet whether a valid chunk starts here.
-                        self.resync = Some((q, code, msg));
-                        return Step::NeedMore;
+                let e = q + h.chunk_len();
+                let fits = h.size <= MAX_PAYLOAD && self.file_len.is_none_or(|l| e <= l);
+                if fits && e > avail && !self.at_end() {
+                    // Cannot tell yet whether a valid chunk starts here.
+                    return self.park(r, q);
+                }
+                if fits && e <= avail {
+                    let bytes = &self.buf[self.start..self.end];
+                    let at = self.abs(self.start);
+                    let crc = r.crc.with_prefix(&self.buf[i..i + 8], bytes, at, q + 12, e);
+                    if crc == h.crc {
+                        break Some(q);
                     }
                 }
             }
             q += 1;
         };
-        let next = found.unwrap_or(self.end);
-        let tag_end = (self.start + 4).min(self.end);
+        self.keep_head(&mut r);
+        let next = found.unwrap_or(avail);
         let mut tag = [0u8; 4];
-        tag[..tag_end - self.start].copy_from_slice(&self.buf[self.start..tag_end]);
-        let head_end = (self.start + 52).min(self.end);
+        let n = r.head.len().min(4);
+        tag[..n].copy_from_slice(&r.head[..n]);
         let damage = Damage {
-            error: Error::at(code, self.ordinal, self.position(), msg),
-            len: (next - self.start) as u64,
+            error: Error::at(r.code, self.ordinal, r.at, r.msg),
+            len: next - r.at,
             tag,
-            head: self.buf[self.start..head_end].to_vec(),
+            head: r.head,
         };
         self.ordinal += 1;
-        self.start = next;
+        self.start = self.idx(next);
         Step::Damage(damage)
+    }
+
+    /// Waits for more input at `q`, letting go of the bytes the search no longer needs.
+    fn park(&mut self, mut r: Resync, q: u64) -> Step<'_> {
+        self.keep_head(&mut r);
+        r.next = q;
+        let keep = q.min(self.abs(self.end));
+        // Checkpoints up to `keep`, so that the bytes before it can go.
+        let bytes = &self.buf[self.start..self.end];
+        r.crc.range(bytes, self.abs(self.start), keep, keep);
+        r.crc.forget_below(keep);
+        self.start = self.idx(r.crc.keep_from().max(self.abs(self.start)));
+        self.resync = Some(r);
+        self.account();
+        Step::NeedMore
     }
 }
 
@@ -316,7 +409,7 @@ pub fn drive<R: Read>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::chunk::{TAG_CORE, TAG_META, encode_chunk};
+    use crate::format::chunk::{TAG_CORE, TAG_HASH, TAG_META, encode_chunk};
     use crate::format::header::FileHeader;
 
     fn sample() -> Vec<u8> {
@@ -414,5 +507,214 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(matches!(s.step(), Step::End));
+    }
+
+    /// The plain definition: the first offset after `from` where a chunk with a known tag, an
+    /// allowed size, inside the input, and a matching CRC begins.
+    fn reference(bytes: &[u8]) -> Vec<(u64, u64, std::result::Result<Tag, Code>)> {
+        let mut out = Vec::new();
+        let mut pos = 0usize;
+        let mut ordinal = 0u64;
+        let valid = |q: usize| {
+            q + CHUNK_HEADER_LEN <= bytes.len() && is_known_tag(&bytes[q..q + 4]) && {
+                let h = ChunkHeader::parse(bytes[q..q + 12].try_into().unwrap());
+                h.size <= MAX_PAYLOAD
+                    && q as u64 + h.chunk_len() <= bytes.len() as u64
+                    && crate::format::chunk::crc_matches(&bytes[q..q + h.chunk_len() as usize])
+            }
+        };
+        while pos < bytes.len() {
+            let ok = valid(pos) && !(ordinal == 0 && pos == 0 && bytes[0..4] != TAG_HEADER);
+            if ok {
+                let h = ChunkHeader::parse(bytes[pos..pos + 12].try_into().unwrap());
+                out.push((ordinal, pos as u64, Ok(h.tag)));
+                pos += h.chunk_len() as usize;
+            } else {
+                let next = (pos + 1..bytes.len())
+                    .find(|q| valid(*q))
+                    .unwrap_or(bytes.len());
+                out.push((ordinal, pos as u64, Err(Code::ChunkCrcMismatch)));
+                pos = next;
+            }
+            ordinal += 1;
+        }
+        out
+    }
+
+    fn codes_erased(
+        items: Vec<(u64, u64, std::result::Result<Tag, Code>)>,
+    ) -> Vec<(u64, u64, std::result::Result<Tag, Code>)> {
+        items
+            .into_iter()
+            .map(|(o, at, r)| (o, at, r.map_err(|_| Code::ChunkCrcMismatch)))
+            .collect()
+    }
+
+    /// Random damage (flips, runs of plausible headers, cuts) on random chunks: the scanner
+    /// agrees with the plain definition, fed in any piece size, with and without the length.
+    #[test]
+    fn damage_of_every_kind_matches_the_plain_definition() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut rnd = move |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        for round in 0..300 {
+            let mut f = FileHeader::CURRENT.encode_chunk();
+            for _ in 0..rnd(8) + 1 {
+                let tag = [TAG_CORE, TAG_META, TAG_HASH][rnd(3)];
+                let len = rnd(700);
+                let payload: Vec<u8> = (0..len).map(|_| rnd(256) as u8).collect();
+                f.extend(encode_chunk(&tag, &payload).unwrap());
+            }
+            for _ in 0..rnd(4) {
+                match rnd(4) {
+                    0 => {
+                        let i = rnd(f.len());
+                        f[i] ^= 1 << rnd(8);
+                    }
+                    1 => {
+                        // A plausible header claiming up to past the end.
+                        let i = rnd(f.len());
+                        let mut h = b"CORE".to_vec();
+                        h.extend(((rnd(2000)) as u32).to_le_bytes());
+                        h.extend([0; 4]);
+                        let n = h.len().min(f.len() - i);
+                        f[i..i + n].copy_from_slice(&h[..n]);
+                    }
+                    2 => {
+                        let cut = rnd(f.len()) + 1;
+                        f.truncate(cut);
+                    }
+                    _ => {
+                        // A valid chunk planted inside another one.
+                        let i = rnd(f.len());
+                        let c = encode_chunk(&TAG_CORE, &[7; 5]).unwrap();
+                        let n = c.len().min(f.len() - i);
+                        f[i..i + n].copy_from_slice(&c[..n]);
+                    }
+                }
+            }
+            let want = reference(&f);
+            for piece in [1, 5, 64, 4096] {
+                assert_eq!(
+                    codes_erased(scan(&f, piece)),
+                    want,
+                    "round {round} piece {piece}"
+                );
+                assert_eq!(
+                    codes_erased(scan_known_len(&f, piece)),
+                    want,
+                    "round {round} piece {piece}, length known"
+                );
+            }
+        }
+    }
+
+    fn scan_known_len(
+        bytes: &[u8],
+        piece: usize,
+    ) -> Vec<(u64, u64, std::result::Result<Tag, Code>)> {
+        let mut s = Scanner::new().with_file_len(bytes.len() as u64);
+        let mut out = Vec::new();
+        let mut fed = 0;
+        loop {
+            match s.step() {
+                Step::Chunk(c) => out.push((c.ordinal, c.offset, Ok(c.header.tag))),
+                Step::Damage(d) => out.push((
+                    d.error.chunk.unwrap(),
+                    d.error.offset.unwrap(),
+                    Err(d.error.code),
+                )),
+                Step::End => return out,
+                Step::NeedMore => {
+                    assert!(fed < bytes.len(), "the scanner waits past the known length");
+                    let n = piece.min(bytes.len() - fed);
+                    s.feed(&bytes[fed..fed + n]);
+                    fed += n;
+                }
+            }
+        }
+    }
+
+    /// A damaged chunk followed by a dense run of plausible headers, each claiming a large
+    /// payload: the work is linear in the bytes (the old search hashed each claim in full).
+    #[test]
+    fn a_run_of_plausible_headers_costs_linear_work() {
+        let mut f = FileHeader::CURRENT.encode_chunk();
+        f.extend_from_slice(b"XXXX");
+        let n = 200_000;
+        for k in 0..n {
+            f.extend_from_slice(b"CORE");
+            // Each claim reaches to near the end of the run.
+            let claim = ((n - k) * 12) as u32 - 12;
+            f.extend_from_slice(&claim.to_le_bytes());
+            f.extend_from_slice(&[0; 4]);
+        }
+        let t = std::time::Instant::now();
+        let items = scan(&f, 1 << 16);
+        let spent = t.elapsed();
+        assert_eq!(items.len(), 2, "{:?}", &items[..items.len().min(4)]);
+        assert_eq!(items[1], (1, 20, Err(Code::ChunkSizeLimit)));
+        // 2.4 MB of candidates: quadratic work would be about 240 GB of CRC.
+        assert!(spent.as_secs_f64() < 5.0, "{spent:?}");
+    }
+
+    /// One damaged header, then a long stretch with no valid chunk, fed as a stream: memory
+    /// stays within a read and the checkpoints, not the length of the damage.
+    #[test]
+    fn a_long_damaged_stretch_is_not_kept() {
+        let mut s = Scanner::new();
+        s.feed(&FileHeader::CURRENT.encode_chunk());
+        assert!(matches!(s.step(), Step::Chunk(_)));
+        let junk: Vec<u8> = (0..1 << 16).map(|i| (i * 7 + 3) as u8).collect();
+        let mut fed = 0u64;
+        for _ in 0..800 {
+            s.feed(&junk);
+            fed += junk.len() as u64;
+            assert!(matches!(s.step(), Step::NeedMore));
+        }
+        assert!(fed >= 50 << 20);
+        assert!(s.peak_memory() < 1 << 20, "{} bytes held", s.peak_memory());
+        s.finish();
+        match s.step() {
+            Step::Damage(d) => {
+                assert_eq!(d.error.offset, Some(20));
+                assert_eq!(d.len, fed);
+                assert_eq!(d.head, junk[..52].to_vec());
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(s.step(), Step::End));
+    }
+
+    /// A claim of 256 MiB in a small input whose length is known is refused at once, with no
+    /// buffer sized by the claim.
+    #[test]
+    fn a_claim_past_the_known_end_is_damage_at_once() {
+        let mut f = FileHeader::CURRENT.encode_chunk();
+        f.extend_from_slice(b"CORE");
+        f.extend_from_slice(&(MAX_PAYLOAD - 1).to_le_bytes());
+        f.extend_from_slice(&[0; 4]);
+        f.extend(encode_chunk(&TAG_CORE, &[1; 100]).unwrap());
+        let mut s = Scanner::new().with_file_len(f.len() as u64);
+        let mut r: &[u8] = &f;
+        let mut items = Vec::new();
+        drive(&mut r, &mut s, |step| {
+            items.push(match step {
+                Step::Chunk(c) => Ok(c.offset),
+                Step::Damage(d) => Err((d.error.code, d.error.offset, d.len)),
+                _ => unreachable!(),
+            });
+            Ok(true)
+        })
+        .unwrap();
+        assert_eq!(
+            items,
+            vec![Ok(0), Err((Code::ChunkTruncated, Some(20), 12)), Ok(32)]
+        );
+        assert!(s.peak_memory() <= READ_PIECE + 4096, "{}", s.peak_memory());
     }
 }

@@ -142,6 +142,18 @@ struct PulledChunk {
     next_head: Option<[u8; CHUNK_HEADER_LEN]>,
 }
 
+impl State {
+    /// A scanner starting at `offset` with chunk `ordinal`; in pull mode it knows where the
+    /// file ends.
+    fn scanner_at(&self, offset: u64, ordinal: u64) -> Scanner {
+        let scanner = Scanner::at(offset, ordinal);
+        match self.file_len {
+            0 => scanner,
+            len => scanner.with_file_len(len),
+        }
+    }
+}
+
 impl Default for State {
     fn default() -> Self {
         State {
@@ -690,7 +702,7 @@ impl H4mkDemux {
         self.add_streams(state, &meta, out);
         state.meta = Some(meta);
         state.index = Some(index);
-        state.scanner = Scanner::at(body, 2);
+        state.scanner = state.scanner_at(body, 2);
         state.offset = body;
         Ok(())
     }
@@ -813,7 +825,7 @@ impl H4mkDemux {
         };
         let res = self.handle_step(state, Step::Chunk(raw), out, Some(&chunk.body));
         state.offset = offset + chunk.header.chunk_len();
-        state.scanner = Scanner::at(state.offset, ordinal + 1);
+        state.scanner = state.scanner_at(state.offset, ordinal + 1);
         state.head_ahead = chunk.next_head.map(|head| (state.offset, head));
         res
     }
@@ -938,7 +950,7 @@ impl H4mkDemux {
         state.segment = segment;
         state.segment_seqnum = seqnum;
         state.need_segment = true;
-        state.scanner = Scanner::at(offset, 0);
+        state.scanner = state.scanner_at(offset, 0);
         state.ordinals_known = false;
         state.offset = offset;
         state.eos_sent = false;
