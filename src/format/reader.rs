@@ -37,8 +37,12 @@ pub struct BlockAt {
 /// Where the keyframe index came from.
 #[derive(Debug)]
 enum Index {
-    /// SEEK in the file, found through TAIL; entries read on demand.
-    InFile { tail: Tail, table: SeekTable },
+    /// SEEK in the file, found through TAIL and read whole (CRC checked).
+    InFile {
+        tail: Tail,
+        table: SeekTable,
+        payload: Vec<u8>,
+    },
     /// Rebuilt by a linear scan; entries held in memory.
     Scanned { table: SeekTable, payload: Vec<u8> },
 }
@@ -124,7 +128,13 @@ impl<S: ReadAt> Reader<S> {
             veri: None,
         };
         match r.read_tail() {
-            Ok(Some((tail, table))) => r.index = Some(Index::InFile { tail, table }),
+            Ok(Some((tail, table, payload))) => {
+                r.index = Some(Index::InFile {
+                    tail,
+                    table,
+                    payload,
+                })
+            }
             Ok(None) => {
                 r.index_problem = Some(Error::new(
                     Code::VeriAbsent,
@@ -136,7 +146,7 @@ impl<S: ReadAt> Reader<S> {
         Ok(r)
     }
 
-    fn read_tail(&mut self) -> Result<Option<(Tail, SeekTable)>> {
+    fn read_tail(&mut self) -> Result<Option<(Tail, SeekTable, Vec<u8>)>> {
         if self.len < self.body_offset + TAIL_CHUNK_LEN {
             return Ok(None);
         }
@@ -148,9 +158,22 @@ impl<S: ReadAt> Reader<S> {
         let Some(tail) = Tail::check(&b, self.len).map_err(|e| e.with_offset(at))? else {
             return Ok(None);
         };
-        let table = SeekTable::read(&mut self.src, tail.seek_offset)
-            .map_err(|e| e.with_offset(tail.seek_offset))?;
-        Ok(Some((tail, table)))
+        let (_, payload) =
+            read_chunk_checked(&mut self.src, self.len, tail.seek_offset, None, |h| {
+                SeekTable::check_header(h, &tail)
+            })?;
+        let table =
+            SeekTable::from_payload(&payload).map_err(|e| e.with_offset(tail.seek_offset))?;
+        Ok(Some((tail, table, payload)))
+    }
+
+    /// The file's own keyframe index (found through TAIL), consuming the reader; the reader
+    /// back when the file has none.
+    pub fn into_file_index(self) -> std::result::Result<(SeekTable, Vec<u8>), Box<Self>> {
+        match self.index {
+            Some(Index::InFile { table, payload, .. }) => Ok((table, payload)),
+            _ => Err(Box::new(self)),
+        }
     }
 
     pub fn header(&self) -> &FileHeader {
@@ -233,8 +256,8 @@ impl<S: ReadAt> Reader<S> {
     ) -> Result<T> {
         self.seek_table()?;
         match &self.index {
-            Some(Index::InFile { table, .. }) => f(table, &mut self.src),
-            Some(Index::Scanned { table, payload }) => f(table, &mut payload.as_slice()),
+            Some(Index::InFile { table, payload, .. })
+            | Some(Index::Scanned { table, payload }) => f(table, &mut payload.as_slice()),
             None => unreachable!("seek_table built the index"),
         }
     }
@@ -447,6 +470,17 @@ fn read_chunk<S: ReadAt>(
     offset: u64,
     ordinal: Option<u64>,
 ) -> Result<(ChunkHeader, Vec<u8>)> {
+    read_chunk_checked(src, len, offset, ordinal, |_| Ok(()))
+}
+
+/// `read_chunk`, with `check` judging the header before anything is allocated.
+fn read_chunk_checked<S: ReadAt>(
+    src: &mut S,
+    len: u64,
+    offset: u64,
+    ordinal: Option<u64>,
+    check: impl FnOnce(&ChunkHeader) -> Result<()>,
+) -> Result<(ChunkHeader, Vec<u8>)> {
     let locate = |e: Error| match ordinal {
         Some(o) => e.with_location(o, offset),
         None => e.with_offset(offset),
@@ -481,6 +515,7 @@ fn read_chunk<S: ReadAt>(
             ),
         )));
     }
+    check(&h).map_err(locate)?;
     let mut payload = vec![0u8; h.size as usize];
     src.read_exact_at(offset + CHUNK_HEADER_LEN as u64, &mut payload)
         .map_err(|e| locate(Error::io(e, "reading a chunk")))?;

@@ -5,10 +5,12 @@
 use std::collections::BTreeMap;
 
 use crate::format::chunk::{
-    CHUNK_HEADER_LEN, ChunkHeader, PayloadReader, TAG_SEEK, crc_matches, encode_chunk,
+    CHUNK_HEADER_LEN, ChunkHeader, MAX_PAYLOAD, PayloadReader, TAG_SEEK, crc_matches, encode_chunk,
+    tag_name,
 };
 use crate::format::error::{Code, Error, Result};
 use crate::format::source::ReadAt;
+use crate::format::tail::Tail;
 
 pub const SEEK_FIXED_LEN: usize = 8;
 pub const TRACK_RECORD_LEN: usize = 48;
@@ -198,34 +200,23 @@ pub struct SeekTable {
 }
 
 impl SeekTable {
-    /// Reads the SEEK directory of the chunk at `chunk_offset`. The entries are not read
-    /// (nor is the chunk's CRC checked): lookups verify the block they land on instead.
-    pub fn read<S: ReadAt>(src: &mut S, chunk_offset: u64) -> Result<Self> {
-        let io = |e| Error::io(e, "reading SEEK");
-        let mut hdr = [0u8; CHUNK_HEADER_LEN + SEEK_FIXED_LEN];
-        src.read_exact_at(chunk_offset, &mut hdr).map_err(io)?;
-        let ch = ChunkHeader::parse(hdr[..CHUNK_HEADER_LEN].try_into().expect("12 bytes"));
-        if ch.tag != TAG_SEEK {
+    /// Checks the header of the chunk TAIL places at `tail.seek_offset`, before its payload is
+    /// read: it must be SEEK, span exactly to VERI, and fit the size limit. Every reader of the
+    /// index (pull, push, the CLI) asks this first, so no claim makes it read more.
+    pub fn check_header(h: &ChunkHeader, tail: &Tail) -> Result<()> {
+        let span = tail.veri_offset.saturating_sub(tail.seek_offset);
+        if h.tag != TAG_SEEK || h.chunk_len() != span || h.size > MAX_PAYLOAD {
             return Err(Error::new(
                 Code::TailMismatch,
-                "TAIL does not point at a SEEK chunk",
-            ));
+                format!(
+                    "TAIL points at a {} chunk of {} bytes, not a SEEK chunk of {span}",
+                    tag_name(&h.tag),
+                    h.chunk_len()
+                ),
+            )
+            .with_offset(tail.seek_offset));
         }
-        let track_count = u32::from_le_bytes(hdr[12..16].try_into().expect("4 bytes"));
-        let entry_len = u32::from_le_bytes(hdr[16..20].try_into().expect("4 bytes"));
-        let dir_len = u64::from(track_count) * TRACK_RECORD_LEN as u64;
-        if entry_len as usize != ENTRY_LEN || SEEK_FIXED_LEN as u64 + dir_len > u64::from(ch.size) {
-            return Err(Error::new(
-                Code::ChunkMalformed,
-                "SEEK directory does not fit its chunk",
-            ));
-        }
-        let mut dir = vec![0u8; dir_len as usize];
-        src.read_exact_at(chunk_offset + hdr.len() as u64, &mut dir)
-            .map_err(io)?;
-        let entries_at = chunk_offset + hdr.len() as u64 + dir_len;
-        let entry_bytes = u64::from(ch.size) - SEEK_FIXED_LEN as u64 - dir_len;
-        Self::from_parts(&dir, track_count, entries_at, entry_bytes)
+        Ok(())
     }
 
     /// Checks a whole SEEK chunk held in memory (tag, length, CRC) and decodes it; returns the

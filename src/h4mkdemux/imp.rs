@@ -682,22 +682,12 @@ impl H4mkDemux {
         }
         let body = reader.body_offset();
         state.file_len = reader.len();
-        let index = match reader.tail().copied() {
-            Some(tail) => match self.read_seek_chunk(tail.seek_offset, tail.veri_offset) {
-                Ok((table, entries)) => {
-                    state.duration = Self::duration_of(&meta, &table);
-                    Index::Memory { table, entries }
-                }
-                Err(e) => {
-                    gst::warning!(
-                        CAT,
-                        imp = self,
-                        "SEEK unusable ({e}); seeking will scan the file first"
-                    );
-                    Index::File(Box::new(reader))
-                }
-            },
-            None => Index::File(Box::new(reader)),
+        let index = match reader.into_file_index() {
+            Ok((table, entries)) => {
+                state.duration = Self::duration_of(&meta, &table);
+                Index::Memory { table, entries }
+            }
+            Err(reader) => Index::File(reader),
         };
         self.add_streams(state, &meta, out);
         state.meta = Some(meta);
@@ -828,20 +818,6 @@ impl H4mkDemux {
         state.scanner = state.scanner_at(state.offset, ordinal + 1);
         state.head_ahead = chunk.next_head.map(|head| (state.offset, head));
         res
-    }
-
-    /// Reads and checks the SEEK chunk spanning `from .. to` (up to VERI).
-    fn read_seek_chunk(&self, from: u64, to: u64) -> Result<(SeekTable, Vec<u8>), String> {
-        let len = u32::try_from(to - from)
-            .ok()
-            .filter(|l| *l <= MAX_PAYLOAD)
-            .ok_or("SEEK too large")?;
-        let b = self
-            .sinkpad
-            .pull_range(from, len)
-            .map_err(|e| format!("{e:?}"))?;
-        let map = b.map_readable().map_err(|_| "unreadable")?;
-        SeekTable::from_chunk(&map).map_err(|e| e.to_string())
     }
 
     fn loop_fn(&self) {

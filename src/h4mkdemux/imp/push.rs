@@ -13,10 +13,15 @@ pub(super) enum Startup {
     Header,
     /// The header was just read: the streaming thread checks upstream and starts fetching.
     Wanted,
-    /// Fetching TAIL, then SEEK (`state.fetch`); `resume` is where the stream continues.
+    /// Fetching TAIL, then SEEK's header, then SEEK (`state.fetch`); `resume` is where the
+    /// stream continues.
     Tail {
         resume: u64,
         file_len: u64,
+    },
+    SeekHeader {
+        resume: u64,
+        tail: Tail,
     },
     Seek {
         resume: u64,
@@ -37,7 +42,10 @@ impl Startup {
     pub(super) fn quiet(self) -> bool {
         matches!(
             self,
-            Startup::Tail { .. } | Startup::Seek { .. } | Startup::Resuming { .. }
+            Startup::Tail { .. }
+                | Startup::SeekHeader { .. }
+                | Startup::Seek { .. }
+                | Startup::Resuming { .. }
         )
     }
 }
@@ -120,8 +128,10 @@ impl H4mkDemux {
         let tail = Tail::check(&tail_bytes, *len)
             .map_err(|e| e.to_string())?
             .ok_or("the file has no TAIL: it was cut short or not finished")?;
-        let seek_len = (tail.veri_offset - tail.seek_offset) as usize;
-        let chunk = self.fetch(tail.seek_offset, seek_len, seqnum)?;
+        let head = self.fetch(tail.seek_offset, CHUNK_HEADER_LEN, seqnum)?;
+        let head = ChunkHeader::parse(head[..].try_into().map_err(|_| "short SEEK header")?);
+        SeekTable::check_header(&head, &tail).map_err(|e| e.to_string())?;
+        let chunk = self.fetch(tail.seek_offset, head.chunk_len() as usize, seqnum)?;
         let (table, payload) = SeekTable::from_chunk(&chunk).map_err(|e| e.to_string())?;
         let mut state = self.lock();
         if let Some(meta) = &state.meta {
@@ -278,10 +288,9 @@ impl H4mkDemux {
         let Some(f) = state.fetch.take() else { return };
         let next = match state.startup {
             Startup::Tail { resume, file_len } => match Tail::check(&f.data, file_len) {
-                Ok(Some(tail)) if tail.veri_offset > tail.seek_offset => {
-                    let len = (tail.veri_offset - tail.seek_offset) as usize;
-                    state.fetch = Some(Fetch::new(tail.seek_offset, len));
-                    state.startup = Startup::Seek { resume };
+                Ok(Some(tail)) => {
+                    state.fetch = Some(Fetch::new(tail.seek_offset, CHUNK_HEADER_LEN));
+                    state.startup = Startup::SeekHeader { resume, tail };
                     tail.seek_offset
                 }
                 other => {
@@ -290,6 +299,24 @@ impl H4mkDemux {
                     resume
                 }
             },
+            Startup::SeekHeader { resume, tail } => {
+                let head = f
+                    .data
+                    .first_chunk::<CHUNK_HEADER_LEN>()
+                    .map(ChunkHeader::parse);
+                match head.map(|h| SeekTable::check_header(&h, &tail).map(|_| h)) {
+                    Some(Ok(h)) => {
+                        state.fetch = Some(Fetch::new(tail.seek_offset, h.chunk_len() as usize));
+                        state.startup = Startup::Seek { resume };
+                        tail.seek_offset
+                    }
+                    other => {
+                        gst::warning!(CAT, imp = self, "index at the end unusable: {other:?}");
+                        state.startup = Startup::Resuming { resume };
+                        resume
+                    }
+                }
+            }
             Startup::Seek { resume } => {
                 match SeekTable::from_chunk(&f.data) {
                     Ok((table, payload)) => {
