@@ -473,7 +473,7 @@ fn read_chunk<S: ReadAt>(
     read_chunk_checked(src, len, offset, ordinal, |_| Ok(()))
 }
 
-/// `read_chunk`, with `check` judging the header before anything is allocated.
+/// `read_chunk`, with `check` judging the header first.
 fn read_chunk_checked<S: ReadAt>(
     src: &mut S,
     len: u64,
@@ -495,6 +495,7 @@ fn read_chunk_checked<S: ReadAt>(
     src.read_exact_at(offset, &mut hb)
         .map_err(|e| locate(Error::io(e, "reading a chunk header")))?;
     let h = ChunkHeader::parse(&hb);
+    check(&h).map_err(locate)?;
     let name: String = tag_name(&h.tag);
     if h.size > MAX_PAYLOAD {
         return Err(locate(Error::new(
@@ -515,7 +516,6 @@ fn read_chunk_checked<S: ReadAt>(
             ),
         )));
     }
-    check(&h).map_err(locate)?;
     let mut payload = vec![0u8; h.size as usize];
     src.read_exact_at(offset + CHUNK_HEADER_LEN as u64, &mut payload)
         .map_err(|e| locate(Error::io(e, "reading a chunk")))?;
