@@ -21,7 +21,12 @@ pub struct RangeCrc {
     first: u64,
     /// `marks[i]` is the CRC of `origin .. origin + (first + i) * STRIDE`.
     marks: VecDeque<u32>,
+    /// Work done so far: bytes hashed, and [`SHIFT_COST`] for each shift.
+    work: u64,
 }
+
+/// What one shift counts for in [`RangeCrc::work`], in bytes hashed (about what it costs).
+pub const SHIFT_COST: u64 = 64;
 
 /// `crc` multiplied by x^(8·len) modulo the polynomial: `crc(A ‖ B) = shift(crc(A), |B|) ⊕ crc(B)`.
 pub fn shift(crc: u32, len: u64) -> u32 {
@@ -36,6 +41,7 @@ impl RangeCrc {
             origin,
             first: 0,
             marks: VecDeque::from([0]),
+            work: 0,
         }
     }
 
@@ -48,15 +54,29 @@ impl RangeCrc {
         self.origin + self.first * STRIDE
     }
 
+    /// Work done so far, in bytes hashed (a shift counts [`SHIFT_COST`]).
+    pub fn work(&self) -> u64 {
+        self.work
+    }
+
     /// Checkpoints held (each 4 bytes).
     pub fn marks(&self) -> usize {
         self.marks.len()
     }
 
-    /// Forgets what is only needed for offsets below `offset`.
+    /// Forgets what is only needed for offsets below `offset`; past the last checkpoint it
+    /// starts afresh at `offset` (any origin serves, so long as all checkpoints share it).
+    /// [`RangeCrc::keep_from`] never moves back.
     pub fn forget_below(&mut self, offset: u64) {
-        let want = offset.saturating_sub(self.origin) / STRIDE;
         let last = self.first + self.marks.len() as u64 - 1;
+        if offset >= self.origin + (last + 1) * STRIDE {
+            self.origin = offset;
+            self.first = 0;
+            self.marks.clear();
+            self.marks.push_back(0);
+            return;
+        }
+        let want = offset.saturating_sub(self.origin) / STRIDE;
         let drop = want.min(last).saturating_sub(self.first);
         self.marks.drain(..drop as usize);
         self.first += drop;
@@ -73,8 +93,10 @@ impl RangeCrc {
             let mut h = crc32fast::Hasher::new_with_initial(*self.marks.back().expect("one mark"));
             h.update(slice(from, from + STRIDE));
             self.marks.push_back(h.finalize());
+            self.work += STRIDE;
         }
         let base = self.origin + want * STRIDE;
+        self.work += x - base;
         let mut h = crc32fast::Hasher::new_with_initial(self.marks[(want - self.first) as usize]);
         h.update(slice(base, x));
         h.finalize()
@@ -84,6 +106,7 @@ impl RangeCrc {
     pub fn range(&mut self, bytes: &[u8], at: u64, a: u64, b: u64) -> u32 {
         let ca = self.cum(bytes, at, a);
         let cb = self.cum(bytes, at, b);
+        self.work += SHIFT_COST;
         cb ^ shift(ca, b - a)
     }
 
@@ -92,6 +115,7 @@ impl RangeCrc {
     pub fn with_prefix(&mut self, prefix: &[u8], bytes: &[u8], at: u64, a: u64, b: u64) -> u32 {
         let ca = self.cum(bytes, at, a);
         let cb = self.cum(bytes, at, b);
+        self.work += SHIFT_COST + prefix.len() as u64;
         shift(crc32fast::hash(prefix) ^ ca, b - a) ^ cb
     }
 }

@@ -19,7 +19,7 @@ use crate::format::chunk::{
 };
 use crate::format::error::{Code, Error};
 use crate::format::limits::READ_PIECE;
-use crate::format::range_crc::RangeCrc;
+use crate::format::range_crc::{RangeCrc, SHIFT_COST, STRIDE};
 
 /// A complete chunk whose CRC matched.
 #[derive(Debug, Clone, Copy)]
@@ -78,9 +78,25 @@ pub struct Scanner {
     file_len: Option<u64>,
     /// Set while the chunk at `Resync::at` is known bad and the next valid one is searched for.
     resync: Option<Resync>,
+    /// CRC checkpoints for the searches, kept from one search to the next so that no byte is
+    /// hashed for them twice. Bytes are kept from `min(start, crc.keep_from())` on.
+    crc: RangeCrc,
     /// The most memory held at once (buffer and CRC checkpoints), in bytes.
     peak: usize,
+    /// Work done by finished searches and the plain path, in bytes hashed or tried.
+    work: u64,
+    /// The next read's size: small for small inputs, growing to [`READ_PIECE`].
+    read_piece: usize,
 }
+
+/// The first read's size; each read that fills its piece doubles the next, up to
+/// [`READ_PIECE`].
+const FIRST_READ: usize = 16 << 10;
+
+/// The most work a search may do per byte it scans, in bytes hashed: every offset is tried
+/// (1), at most one in two starts a known tag (tags overlap by at most two bytes), and such a
+/// candidate costs two strides of CRC, its 8-byte prefix and one shift.
+pub const WORK_PER_BYTE: u64 = 1 + (2 * STRIDE + 8 + SHIFT_COST).div_ceil(2);
 
 /// A search for the next valid chunk after a damaged one. The damaged bytes are let go as the
 /// search passes them; only the first [`HEAD_LEN`] are kept, for the report.
@@ -92,7 +108,6 @@ struct Resync {
     head: Vec<u8>,
     /// The next offset to try as a chunk start.
     next: u64,
-    crc: RangeCrc,
 }
 
 impl Default for Scanner {
@@ -118,7 +133,10 @@ impl Scanner {
             eof: false,
             file_len: None,
             resync: None,
+            crc: RangeCrc::new(offset),
             peak: 0,
+            work: 0,
+            read_piece: FIRST_READ,
         }
     }
 
@@ -148,6 +166,11 @@ impl Scanner {
         (self.abs(self.end) - self.position()) as usize
     }
 
+    /// Work done so far, in bytes hashed or tried: at most [`WORK_PER_BYTE`] per byte fed.
+    pub fn work(&self) -> u64 {
+        self.work + self.crc.work()
+    }
+
     /// The most memory the scanner has held at once, in bytes.
     pub fn peak_memory(&self) -> usize {
         self.peak
@@ -166,17 +189,22 @@ impl Scanner {
     }
 
     fn account(&mut self) {
-        let marks = self.resync.as_ref().map_or(0, |r| r.crc.marks());
-        self.peak = self.peak.max(self.buf.capacity() + 4 * marks);
+        self.peak = self.peak.max(self.buf.capacity() + 4 * self.crc.marks());
+    }
+
+    /// Index of the first byte kept: the scan's, or the checkpoint's below it.
+    fn kept(&self) -> usize {
+        self.idx(self.crc.keep_from().clamp(self.base, self.abs(self.start)))
     }
 
     fn make_room(&mut self, extra: usize) {
-        if self.start > 0 && (self.start >= self.buf.len() / 2 || self.end + extra > self.buf.len())
-        {
-            self.buf.copy_within(self.start..self.end, 0);
-            self.base += self.start as u64;
-            self.end -= self.start;
-            self.start = 0;
+        self.crc.forget_below(self.abs(self.start));
+        let kept = self.kept();
+        if kept > 0 && (kept >= self.buf.len() / 2 || self.end + extra > self.buf.len()) {
+            self.buf.copy_within(kept..self.end, 0);
+            self.base += kept as u64;
+            self.end -= kept;
+            self.start -= kept;
         }
         if self.end + extra > self.buf.len() {
             self.buf.resize(self.end + extra, 0);
@@ -193,13 +221,17 @@ impl Scanner {
     /// Reads once (at most [`READ_PIECE`] bytes) from `r` straight into the buffer; at end of
     /// input calls `finish`. Returns the number of bytes read.
     pub fn fill_from<R: Read>(&mut self, r: &mut R) -> io::Result<usize> {
-        self.make_room(READ_PIECE);
+        let piece = self.read_piece;
+        self.make_room(piece);
         let n = loop {
-            match r.read(&mut self.buf[self.end..self.end + READ_PIECE]) {
+            match r.read(&mut self.buf[self.end..self.end + piece]) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 other => break other?,
             }
         };
+        if n == piece {
+            self.read_piece = (piece * 2).min(READ_PIECE);
+        }
         self.end += n;
         if n == 0 {
             self.finish();
@@ -273,6 +305,7 @@ impl Scanner {
         }
         let payload = &self.buf[self.start + CHUNK_HEADER_LEN..self.start + len];
         let crc = chunk_crc(&h.tag, h.size, &[payload]);
+        self.work += len as u64;
         if crc != h.crc {
             let msg = format!(
                 "{} chunk: stored CRC {:08x}, computed {crc:08x}",
@@ -302,7 +335,6 @@ impl Scanner {
             msg,
             head: Vec::with_capacity(HEAD_LEN),
             next: at + 1,
-            crc: RangeCrc::new(at + 1),
         };
         self.search(r)
     }
@@ -340,9 +372,12 @@ impl Scanner {
                     return self.park(r, q);
                 }
                 if fits && e <= avail {
-                    let bytes = &self.buf[self.start..self.end];
-                    let at = self.abs(self.start);
-                    let crc = r.crc.with_prefix(&self.buf[i..i + 8], bytes, at, q + 12, e);
+                    let kept = self.kept();
+                    let bytes = &self.buf[kept..self.end];
+                    let at = self.abs(kept);
+                    let crc = self
+                        .crc
+                        .with_prefix(&self.buf[i..i + 8], bytes, at, q + 12, e);
                     if crc == h.crc {
                         break Some(q);
                     }
@@ -350,6 +385,7 @@ impl Scanner {
             }
             q += 1;
         };
+        self.work += q - r.next;
         self.keep_head(&mut r);
         let next = found.unwrap_or(avail);
         let mut tag = [0u8; 4];
@@ -369,13 +405,10 @@ impl Scanner {
     /// Waits for more input at `q`, letting go of the bytes the search no longer needs.
     fn park(&mut self, mut r: Resync, q: u64) -> Step<'_> {
         self.keep_head(&mut r);
+        self.work += q - r.next;
         r.next = q;
-        let keep = q.min(self.abs(self.end));
-        // Checkpoints up to `keep`, so that the bytes before it can go.
-        let bytes = &self.buf[self.start..self.end];
-        r.crc.range(bytes, self.abs(self.start), keep, keep);
-        r.crc.forget_below(keep);
-        self.start = self.idx(r.crc.keep_from().max(self.abs(self.start)));
+        self.start = self.idx(q);
+        self.crc.forget_below(q);
         self.resync = Some(r);
         self.account();
         Step::NeedMore
@@ -716,5 +749,107 @@ mod tests {
             vec![Ok(0), Err((Code::ChunkTruncated, Some(20), 12)), Ok(32)]
         );
         assert!(s.peak_memory() <= READ_PIECE + 4096, "{}", s.peak_memory());
+    }
+
+    /// Scans `bytes` in pieces and returns the scanner's work and peak memory.
+    fn cost(bytes: &[u8], piece: usize, known_len: bool) -> (u64, usize, usize) {
+        let mut s = Scanner::new();
+        if known_len {
+            s = s.with_file_len(bytes.len() as u64);
+        }
+        let mut fed = 0;
+        let mut items = 0;
+        loop {
+            match s.step() {
+                Step::Chunk(_) | Step::Damage(_) => items += 1,
+                Step::End => return (s.work(), s.peak_memory(), items),
+                Step::NeedMore => {
+                    if fed == bytes.len() {
+                        s.finish();
+                    } else {
+                        let n = piece.min(bytes.len() - fed);
+                        s.feed(&bytes[fed..fed + n]);
+                        fed += n;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Many short damaged regions, each followed by a candidate claiming to reach the end of
+    /// the input and then a valid chunk: the checkpoints are shared between searches, so the
+    /// work stays linear (one checkpoint pass per search would be quadratic).
+    #[test]
+    fn many_searches_share_their_checkpoints() {
+        let unit = {
+            let mut u = vec![0xEEu8; 3];
+            u.extend_from_slice(b"CORE");
+            u.extend_from_slice(&[0; 8]);
+            u.extend(encode_chunk(&TAG_CORE, &[9; 9]).unwrap());
+            u
+        };
+        let n = 20_000;
+        let mut f = FileHeader::CURRENT.encode_chunk();
+        let first = f.len();
+        for _ in 0..n {
+            f.extend_from_slice(&unit);
+        }
+        let total = f.len();
+        for k in 0..n {
+            let p = first + k * unit.len() + 3;
+            let claim = (total - p - 12 - 7) as u32;
+            f[p + 4..p + 8].copy_from_slice(&claim.to_le_bytes());
+        }
+        for known_len in [false, true] {
+            let (work, peak, items) = cost(&f, 1 << 16, known_len);
+            assert_eq!(items, 1 + 2 * n);
+            let bound = (WORK_PER_BYTE + 2) * f.len() as u64 + 1024;
+            assert!(work <= bound, "work {work} > {bound} for {} bytes", f.len());
+            // The input is 0.5 MB: held whole at most, with its checkpoints.
+            assert!(peak <= 2 * f.len() + (1 << 20), "{peak}");
+        }
+    }
+
+    /// The budgets hold under random damage: work within WORK_PER_BYTE (plus the plain path's
+    /// one pass and the damaged chunk's) per byte, memory within the input and one read.
+    #[test]
+    fn random_damage_stays_within_the_budgets() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rnd = move |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        for _ in 0..200 {
+            let mut f = FileHeader::CURRENT.encode_chunk();
+            for _ in 0..rnd(30) + 1 {
+                let payload: Vec<u8> = (0..rnd(3000)).map(|_| rnd(256) as u8).collect();
+                f.extend(encode_chunk(&TAG_CORE, &payload).unwrap());
+            }
+            for _ in 0..rnd(40) {
+                let i = rnd(f.len());
+                match rnd(3) {
+                    0 => f[i] ^= 1 << rnd(8),
+                    1 => {
+                        let n = 12.min(f.len() - i);
+                        let mut h = [TAG_CORE, TAG_META, TAG_HASH][rnd(3)].to_vec();
+                        h.extend((rnd(1 << 20) as u32).to_le_bytes());
+                        h.extend([0; 4]);
+                        f[i..i + n].copy_from_slice(&h[..n]);
+                    }
+                    _ => {
+                        let n = rnd(2000).min(f.len() - i);
+                        f[i..i + n].fill(rnd(256) as u8);
+                    }
+                }
+            }
+            for (piece, known) in [(1, false), (97, true), (4096, false), (1 << 20, true)] {
+                let (work, peak, _) = cost(&f, piece, known);
+                let bound = (WORK_PER_BYTE + 2) * f.len() as u64 + 1024;
+                assert!(work <= bound, "work {work} > {bound}");
+                assert!(peak <= 2 * f.len() + (1 << 20) + 4096, "{peak}");
+            }
+        }
     }
 }
