@@ -1,8 +1,9 @@
 //! The incremental parser the demuxer uses in push mode, fed the input in pieces whose sizes
-//! come from the input itself, then the whole-file verifier.
+//! come from the input itself, held to its work and memory budgets; then the whole-file
+//! verifier.
 #![no_main]
 
-use gsth4::format::scan::{Scanner, Step};
+use gsth4::format::scan::{Scanner, Step, WORK_PER_BYTE};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -30,5 +31,7 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     assert!(accounted <= body.len() as u64);
+    assert!(s.work() <= (WORK_PER_BYTE + 2) * body.len() as u64 + 1024);
+    assert!(s.peak_memory() <= 2 * body.len() + 64 * 1024);
     let _ = gsth4::format::verify::verify(body, |_| {});
 });

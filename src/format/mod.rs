@@ -5,6 +5,7 @@ pub mod block;
 pub mod chunk;
 pub mod error;
 pub mod header;
+pub mod index_load;
 pub mod integrity;
 pub mod item;
 pub mod limits;

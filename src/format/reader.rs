@@ -7,11 +7,11 @@ use std::io::{self, Read};
 
 use crate::format::block::BlockHeader;
 use crate::format::chunk::{
-    CHUNK_HEADER_LEN, ChunkHeader, MAX_PAYLOAD, TAG_HEADER, TAG_META, TAG_SAFE, TAG_VERI,
-    chunk_crc, is_block_tag, tag_name,
+    CHUNK_HEADER_LEN, ChunkHeader, TAG_HEADER, TAG_META, TAG_SAFE, TAG_VERI, is_block_tag, tag_name,
 };
 use crate::format::error::{Code, Error, Result};
 use crate::format::header::{FileHeader, HEADER_CHUNK_LEN};
+use crate::format::index_load::{Entries, IndexLoad, LoadedIndex, Next};
 use crate::format::integrity::{CHECKPOINT_FIXED_LEN, DIGEST_RECORD_LEN, LEAF_LEN, Veri};
 use crate::format::item::{Item, decode};
 use crate::format::merkle::{Hash, leaf_hash};
@@ -19,7 +19,7 @@ use crate::format::meta::Meta;
 use crate::format::scan::{Scanner, Step, drive};
 use crate::format::seek::{SeekEntry, SeekHit, SeekIndexBuilder, SeekTable, Snap};
 use crate::format::source::ReadAt;
-use crate::format::tail::{TAIL_CHUNK_LEN, Tail};
+use crate::format::tail::Tail;
 
 /// One block read at a known offset.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,11 +37,12 @@ pub struct BlockAt {
 /// Where the keyframe index came from.
 #[derive(Debug)]
 enum Index {
-    /// SEEK in the file, found through TAIL and read whole (CRC checked).
+    /// SEEK in the file, found through TAIL: read whole (CRC checked), or its directory with
+    /// the entries read on demand from the file (`payload` is then `None`).
     InFile {
         tail: Tail,
         table: SeekTable,
-        payload: Vec<u8>,
+        payload: Option<Vec<u8>>,
     },
     /// Rebuilt by a linear scan; entries held in memory.
     Scanned { table: SeekTable, payload: Vec<u8> },
@@ -81,8 +82,14 @@ fn io_at(offset: u64, what: &'static str) -> impl Fn(io::Error) -> Error {
 }
 
 impl<S: ReadAt> Reader<S> {
-    /// Opens a file: header, META, and the index through TAIL when the file has one.
-    pub fn open(mut src: S) -> Result<Self> {
+    /// Opens a file: header, META, and the index through TAIL when the file has one (its
+    /// directory; entries are read on demand).
+    pub fn open(src: S) -> Result<Self> {
+        Self::open_with(src, Entries::OnDemand)
+    }
+
+    /// Opens a file, with SEEK's entries read whole (CRC checked) or left in the file.
+    pub fn open_with(mut src: S, entries: Entries) -> Result<Self> {
         let len = src.size().map_err(|e| Error::io(e, "reading file size"))?;
         let mut magic = [0u8; 4];
         src.read_exact_at(0, &mut magic).map_err(|_| {
@@ -127,8 +134,12 @@ impl<S: ReadAt> Reader<S> {
             index_problem: None,
             veri: None,
         };
-        match r.read_tail() {
-            Ok(Some((tail, table, payload))) => {
+        match r.read_tail(entries) {
+            Ok(Some(LoadedIndex {
+                tail,
+                table,
+                payload,
+            })) => {
                 r.index = Some(Index::InFile {
                     tail,
                     table,
@@ -146,32 +157,34 @@ impl<S: ReadAt> Reader<S> {
         Ok(r)
     }
 
-    fn read_tail(&mut self) -> Result<Option<(Tail, SeekTable, Vec<u8>)>> {
-        if self.len < self.body_offset + TAIL_CHUNK_LEN {
-            return Ok(None);
+    /// The index through TAIL, loaded by [`IndexLoad`] with positional reads.
+    fn read_tail(&mut self, entries: Entries) -> Result<Option<LoadedIndex>> {
+        let (mut load, mut next) = IndexLoad::start(self.len, self.body_offset, entries);
+        loop {
+            next = match next {
+                Next::Need { offset, len } => {
+                    let mut b = vec![0u8; len];
+                    self.src
+                        .read_exact_at(offset, &mut b)
+                        .map_err(io_at(offset, "reading the index"))?;
+                    load.feed(&b)
+                }
+                Next::Loaded(l) => return Ok(Some(l)),
+                Next::Absent => return Ok(None),
+                Next::Failed(e) => return Err(e),
+            }
         }
-        let at = self.len - TAIL_CHUNK_LEN;
-        let mut b = [0u8; TAIL_CHUNK_LEN as usize];
-        self.src
-            .read_exact_at(at, &mut b)
-            .map_err(io_at(at, "reading TAIL"))?;
-        let Some(tail) = Tail::check(&b, self.len).map_err(|e| e.with_offset(at))? else {
-            return Ok(None);
-        };
-        let (_, payload) =
-            read_chunk_checked(&mut self.src, self.len, tail.seek_offset, None, |h| {
-                SeekTable::check_header(h, &tail)
-            })?;
-        let table =
-            SeekTable::from_payload(&payload).map_err(|e| e.with_offset(tail.seek_offset))?;
-        Ok(Some((tail, table, payload)))
     }
 
     /// The file's own keyframe index (found through TAIL), consuming the reader; the reader
     /// back when the file has none.
     pub fn into_file_index(self) -> std::result::Result<(SeekTable, Vec<u8>), Box<Self>> {
         match self.index {
-            Some(Index::InFile { table, payload, .. }) => Ok((table, payload)),
+            Some(Index::InFile {
+                table,
+                payload: Some(payload),
+                ..
+            }) => Ok((table, payload)),
             _ => Err(Box::new(self)),
         }
     }
@@ -256,8 +269,13 @@ impl<S: ReadAt> Reader<S> {
     ) -> Result<T> {
         self.seek_table()?;
         match &self.index {
-            Some(Index::InFile { table, payload, .. })
+            Some(Index::InFile {
+                table,
+                payload: Some(payload),
+                ..
+            })
             | Some(Index::Scanned { table, payload }) => f(table, &mut payload.as_slice()),
+            Some(Index::InFile { table, .. }) => f(table, &mut self.src),
             None => unreachable!("seek_table built the index"),
         }
     }
@@ -463,68 +481,35 @@ impl<S: ReadAt> Reader<S> {
     }
 }
 
-/// Reads and CRC-checks one chunk at `offset`, refusing absurd sizes before allocating.
+/// Reads one chunk at `offset` through the scanner's whole-chunk path, which judges its
+/// header (size limit, extent within the file) before anything is allocated and its CRC after.
 fn read_chunk<S: ReadAt>(
     src: &mut S,
     len: u64,
     offset: u64,
     ordinal: Option<u64>,
 ) -> Result<(ChunkHeader, Vec<u8>)> {
-    read_chunk_checked(src, len, offset, ordinal, |_| Ok(()))
-}
-
-/// `read_chunk`, with `check` judging the header first.
-fn read_chunk_checked<S: ReadAt>(
-    src: &mut S,
-    len: u64,
-    offset: u64,
-    ordinal: Option<u64>,
-    check: impl FnOnce(&ChunkHeader) -> Result<()>,
-) -> Result<(ChunkHeader, Vec<u8>)> {
     let locate = |e: Error| match ordinal {
-        Some(o) => e.with_location(o, offset),
-        None => e.with_offset(offset),
+        Some(_) => e,
+        None => Error { chunk: None, ..e },
     };
     if offset.saturating_add(CHUNK_HEADER_LEN as u64) > len {
-        return Err(locate(Error::new(
+        return Err(locate(Error::at(
             Code::ChunkTruncated,
+            ordinal.unwrap_or(0),
+            offset,
             format!("the file ends at {len}, inside a chunk header"),
         )));
     }
-    let mut hb = [0u8; CHUNK_HEADER_LEN];
-    src.read_exact_at(offset, &mut hb)
-        .map_err(|e| locate(Error::io(e, "reading a chunk header")))?;
-    let h = ChunkHeader::parse(&hb);
-    check(&h).map_err(locate)?;
-    let name: String = tag_name(&h.tag);
-    if h.size > MAX_PAYLOAD {
-        return Err(locate(Error::new(
-            Code::ChunkSizeLimit,
-            format!(
-                "{name} chunk declares {} bytes, over the {MAX_PAYLOAD}-byte limit",
-                h.size
-            ),
-        )));
-    }
-    if offset + h.chunk_len() > len {
-        return Err(locate(Error::new(
-            Code::ChunkTruncated,
-            format!(
-                "{name} chunk declares {} bytes but the file ends {} bytes after its header",
-                h.size,
-                len - offset - CHUNK_HEADER_LEN as u64
-            ),
-        )));
-    }
-    let mut payload = vec![0u8; h.size as usize];
+    let mut head = [0u8; CHUNK_HEADER_LEN];
+    src.read_exact_at(offset, &mut head)
+        .map_err(|e| locate(Error::io(e, "reading a chunk header").with_offset(offset)))?;
+    // Any ordinal but 0 where none is known: the file magic is checked only for chunk 0.
+    let mut scanner = Scanner::at(offset, ordinal.unwrap_or(1)).with_file_len(len);
+    let chunk_len = scanner.whole_chunk_len(&head).map_err(locate)?;
+    let mut payload = vec![0u8; (chunk_len - CHUNK_HEADER_LEN as u64) as usize];
     src.read_exact_at(offset + CHUNK_HEADER_LEN as u64, &mut payload)
-        .map_err(|e| locate(Error::io(e, "reading a chunk")))?;
-    let crc = chunk_crc(&h.tag, h.size, &[&payload]);
-    if crc != h.crc {
-        return Err(locate(Error::new(
-            Code::ChunkCrcMismatch,
-            format!("{name} chunk: stored CRC {:08x}, computed {crc:08x}", h.crc),
-        )));
-    }
-    Ok((h, payload))
+        .map_err(|e| locate(Error::io(e, "reading a chunk").with_offset(offset)))?;
+    let header = scanner.take_whole(&head, &payload).map_err(locate)?.header;
+    Ok((header, payload))
 }

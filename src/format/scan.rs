@@ -17,7 +17,7 @@ use std::io::{self, Read};
 use crate::format::chunk::{
     CHUNK_HEADER_LEN, ChunkHeader, MAX_PAYLOAD, TAG_HEADER, Tag, chunk_crc, is_known_tag, tag_name,
 };
-use crate::format::error::{Code, Error};
+use crate::format::error::{Code, Error, Result};
 use crate::format::limits::READ_PIECE;
 use crate::format::range_crc::{RangeCrc, SHIFT_COST, STRIDE};
 
@@ -274,44 +274,18 @@ impl Scanner {
         }
         let offset = self.position();
         let h = self.header_at(offset);
-        if self.ordinal == 0 && offset == 0 && h.tag != TAG_HEADER {
-            let msg = format!(
-                "the file starts with \"{}\", not \"H4MK\"",
-                tag_name(&h.tag)
-            );
-            return self.damaged(Code::FileMagic, msg);
-        }
-        if h.size > MAX_PAYLOAD {
-            let msg = format!(
-                "{} chunk declares {} bytes, over the {MAX_PAYLOAD}-byte limit",
-                tag_name(&h.tag),
-                h.size
-            );
-            return self.damaged(Code::ChunkSizeLimit, msg);
-        }
         let len = h.chunk_len() as usize;
-        let known_end = self.file_len.filter(|l| offset + h.chunk_len() > *l);
-        if avail < len && (known_end.is_some() || self.at_end()) {
-            let left = known_end.map_or(avail as u64, |l| l - offset) - CHUNK_HEADER_LEN as u64;
-            let msg = format!(
-                "{} chunk declares {} payload bytes but the file ends after {left}",
-                tag_name(&h.tag),
-                h.size,
-            );
-            return self.damaged(Code::ChunkTruncated, msg);
+        let known = self.file_len.is_some() || self.at_end();
+        let end = self.file_len.unwrap_or(self.abs(self.end));
+        if let Some((code, msg)) = self.frame_problem(offset, &h, known.then_some(end)) {
+            return self.damaged(code, msg);
         }
         if avail < len {
             return Step::NeedMore;
         }
         let payload = &self.buf[self.start + CHUNK_HEADER_LEN..self.start + len];
-        let crc = chunk_crc(&h.tag, h.size, &[payload]);
         self.work += len as u64;
-        if crc != h.crc {
-            let msg = format!(
-                "{} chunk: stored CRC {:08x}, computed {crc:08x}",
-                tag_name(&h.tag),
-                h.crc,
-            );
+        if let Some(msg) = crc_problem(&h, payload) {
             return self.damaged(Code::ChunkCrcMismatch, msg);
         }
         let ordinal = self.ordinal;
@@ -323,6 +297,100 @@ impl Scanner {
             offset,
             header: h,
             payload: &self.buf[start + CHUNK_HEADER_LEN..start + len],
+        })
+    }
+
+    /// What is wrong with a chunk header at `offset`, judged on the header alone: the file
+    /// magic, the size limit, and (when the input's `end` is known) a claim past it.
+    fn frame_problem(
+        &self,
+        offset: u64,
+        h: &ChunkHeader,
+        end: Option<u64>,
+    ) -> Option<(Code, String)> {
+        if self.ordinal == 0 && offset == 0 && h.tag != TAG_HEADER {
+            let msg = format!(
+                "the file starts with \"{}\", not \"H4MK\"",
+                tag_name(&h.tag)
+            );
+            return Some((Code::FileMagic, msg));
+        }
+        if h.size > MAX_PAYLOAD {
+            let msg = format!(
+                "{} chunk declares {} bytes, over the {MAX_PAYLOAD}-byte limit",
+                tag_name(&h.tag),
+                h.size
+            );
+            return Some((Code::ChunkSizeLimit, msg));
+        }
+        let end = end.filter(|e| offset + h.chunk_len() > *e)?;
+        let left = end.saturating_sub(offset + CHUNK_HEADER_LEN as u64);
+        let msg = format!(
+            "{} chunk declares {} payload bytes but the file ends after {left}",
+            tag_name(&h.tag),
+            h.size,
+        );
+        Some((Code::ChunkTruncated, msg))
+    }
+
+    /// The fast path for readers that fetch whole chunks themselves (positional reads, the
+    /// pull-mode demuxer): the length of the whole chunk whose header `head` is at the
+    /// scanner's position, or the error `step` would report for it. Only when nothing is
+    /// buffered and no search is under way.
+    pub fn whole_chunk_len(&self, head: &[u8; CHUNK_HEADER_LEN]) -> Result<u64> {
+        let offset = self.position();
+        if self.resync.is_some() || self.buffered() > 0 {
+            return Err(Error::at(
+                Code::InvalidInput,
+                self.ordinal,
+                offset,
+                "the scanner holds bytes: step through them first",
+            ));
+        }
+        let h = ChunkHeader::parse(head);
+        match self.frame_problem(offset, &h, self.file_len) {
+            Some((code, msg)) => Err(Error::at(code, self.ordinal, offset, msg)),
+            None => Ok(h.chunk_len()),
+        }
+    }
+
+    /// Takes the whole chunk at the scanner's position, read by the caller (`head` and its
+    /// `payload`), without copying it: the chunk when its framing and CRC hold, and the
+    /// scanner moves past it; otherwise the error, and nothing changes (feed the bytes and
+    /// step, to report the damage and resynchronise).
+    pub fn take_whole<'a>(
+        &mut self,
+        head: &[u8; CHUNK_HEADER_LEN],
+        payload: &'a [u8],
+    ) -> Result<RawChunk<'a>> {
+        let len = self.whole_chunk_len(head)?;
+        let offset = self.position();
+        let h = ChunkHeader::parse(head);
+        let problem = if payload.len() as u64 + CHUNK_HEADER_LEN as u64 != len {
+            let msg = format!(
+                "{} chunk: {} payload bytes read of {}",
+                tag_name(&h.tag),
+                payload.len(),
+                h.size
+            );
+            Some((Code::ChunkTruncated, msg))
+        } else {
+            crc_problem(&h, payload).map(|msg| (Code::ChunkCrcMismatch, msg))
+        };
+        self.work += len;
+        if let Some((code, msg)) = problem {
+            return Err(Error::at(code, self.ordinal, offset, msg));
+        }
+        let ordinal = self.ordinal;
+        self.ordinal += 1;
+        self.base = offset + len;
+        self.start = 0;
+        self.end = 0;
+        Ok(RawChunk {
+            ordinal,
+            offset,
+            header: h,
+            payload,
         })
     }
 
@@ -413,6 +481,18 @@ impl Scanner {
         self.account();
         Step::NeedMore
     }
+}
+
+/// Why `payload` is not `h`'s, by its CRC (`None` when it is).
+fn crc_problem(h: &ChunkHeader, payload: &[u8]) -> Option<String> {
+    let crc = chunk_crc(&h.tag, h.size, &[payload]);
+    (crc != h.crc).then(|| {
+        format!(
+            "{} chunk: stored CRC {:08x}, computed {crc:08x}",
+            tag_name(&h.tag),
+            h.crc,
+        )
+    })
 }
 
 /// Runs `scanner` over everything `r` yields, handing each chunk and damaged region to

@@ -255,6 +255,37 @@ impl SeekTable {
         Self::from_parts(dir, track_count, entries_at, r.remaining() as u64)
     }
 
+    /// SEEK read in parts, its entries left in the file: the length of the track directory
+    /// that follows the 8 fixed bytes `fixed` of a SEEK payload of `size` bytes, checked to fit.
+    pub fn directory_len(fixed: &[u8; SEEK_FIXED_LEN], size: u32) -> Result<u64> {
+        let track_count = u32::from_le_bytes(fixed[0..4].try_into().expect("4 bytes"));
+        let entry_len = u32::from_le_bytes(fixed[4..8].try_into().expect("4 bytes"));
+        let dir_len = u64::from(track_count) * TRACK_RECORD_LEN as u64;
+        if entry_len as usize != ENTRY_LEN || SEEK_FIXED_LEN as u64 + dir_len > u64::from(size) {
+            return Err(Error::new(
+                Code::ChunkMalformed,
+                "SEEK directory does not fit its chunk",
+            ));
+        }
+        Ok(dir_len)
+    }
+
+    /// The table from a SEEK payload's fixed bytes and track directory (of the length
+    /// `directory_len` gave), its entries at `entries_at` in the file.
+    pub fn from_directory(
+        fixed: &[u8; SEEK_FIXED_LEN],
+        dir: &[u8],
+        size: u32,
+        entries_at: u64,
+    ) -> Result<Self> {
+        let track_count = u32::from_le_bytes(fixed[0..4].try_into().expect("4 bytes"));
+        if Self::directory_len(fixed, size)? != dir.len() as u64 {
+            return Err(Error::new(Code::ChunkMalformed, "SEEK directory cut short"));
+        }
+        let entry_bytes = u64::from(size) - (SEEK_FIXED_LEN + dir.len()) as u64;
+        Self::from_parts(dir, track_count, entries_at, entry_bytes)
+    }
+
     fn from_parts(dir: &[u8], track_count: u32, entries_at: u64, entry_bytes: u64) -> Result<Self> {
         if !entry_bytes.is_multiple_of(ENTRY_LEN as u64) {
             return Err(Error::new(

@@ -15,14 +15,15 @@ use super::{DamagePolicy, Timestamps};
 use crate::convert::{CONTAINER_CAPS, apply_block, tags_from_string};
 use crate::format::block::BLOCK_HEADER_LEN;
 use crate::format::block::BlockHeader;
-use crate::format::chunk::{CHUNK_HEADER_LEN, ChunkHeader, MAX_PAYLOAD, is_block_tag, tag_name};
+use crate::format::chunk::{CHUNK_HEADER_LEN, is_block_tag, tag_name};
+use crate::format::index_load::Entries;
 use crate::format::item::{Item, decode};
 use crate::format::meta::{Meta, Track, TrackKind};
 use crate::format::reader::Reader;
-use crate::format::scan::{Damage, RawChunk, Scanner, Step};
+use crate::format::scan::{Damage, Scanner, Step};
 use crate::format::seek::{SeekHit, SeekTable, Snap};
 use crate::format::seek_plan::{self, Landing};
-use crate::format::tail::{TAIL_CHUNK_LEN, Tail};
+use crate::format::tail::TAIL_CHUNK_LEN;
 use push::{Fetch, Startup};
 
 mod push;
@@ -132,14 +133,6 @@ struct State {
     startup: Startup,
     /// Pull mode: the header of the chunk at this offset, read with the chunk before it.
     head_ahead: Option<(u64, [u8; CHUNK_HEADER_LEN])>,
-}
-
-/// A chunk read whole by the pull-mode fast path, its CRC checked.
-struct PulledChunk {
-    header: ChunkHeader,
-    /// The payload, followed by the next chunk's header when the file has one.
-    body: gst::Buffer,
-    next_head: Option<[u8; CHUNK_HEADER_LEN]>,
 }
 
 impl State {
@@ -658,7 +651,7 @@ impl H4mkDemux {
             );
             return Err(gst::FlowError::Error);
         };
-        let reader = match Reader::open(src) {
+        let reader = match Reader::open_with(src, Entries::InMemory) {
             Ok(r) => r,
             Err(e) if e.code == crate::format::Code::Io && e.message.contains("Flushing") => {
                 return Err(gst::FlowError::Flushing);
@@ -699,25 +692,70 @@ impl H4mkDemux {
 
     /// One task iteration: the next chunk by the fast path, or a piece for the scanner.
     fn loop_iteration(&self, out: &mut Vec<Out>) -> Result<(), gst::FlowError> {
-        let (offset, len, fast, ahead) = {
+        let (offset, len, ahead) = {
             let mut state = self.lock();
             if state.meta.is_none() {
                 self.open_pull(&mut state, out)?;
             }
-            let len = state.file_len;
             let offset = state.offset;
             let ahead = state.head_ahead.take().filter(|(at, _)| *at == offset);
-            (
-                offset,
-                len,
-                state.scanner.buffered() == 0 && offset < len,
-                ahead.map(|(_, head)| head),
-            )
+            (offset, state.file_len, ahead.map(|(_, head)| head))
         };
-        if fast && let Some(chunk) = self.read_chunk(offset, len, ahead)? {
-            return self.take_chunk(&mut self.lock(), offset, chunk, out);
+        if offset < len && self.whole_chunk(offset, len, ahead, out)? {
+            return Ok(());
         }
         self.pull_into_scanner(&mut self.lock(), len, out)
+    }
+
+    /// The fast path: one read per chunk, continuing where the last one ended (the chunk's
+    /// header came with the chunk before, as `ahead`, and the next chunk's header comes with
+    /// its payload); the scanner judges the header and takes the chunk without copying it.
+    /// The reads run without the state lock (the task holds the stream lock, so the offset
+    /// cannot move meanwhile). `Ok(false)` when the chunk is not whole and intact: the
+    /// scanner then reports it and resynchronises.
+    fn whole_chunk(
+        &self,
+        offset: u64,
+        len: u64,
+        ahead: Option<[u8; CHUNK_HEADER_LEN]>,
+        out: &mut Vec<Out>,
+    ) -> Result<bool, gst::FlowError> {
+        let head = match ahead {
+            Some(head) => head,
+            None if len - offset < CHUNK_HEADER_LEN as u64 => return Ok(false),
+            None => {
+                let b = self.sinkpad.pull_range(offset, CHUNK_HEADER_LEN as u32)?;
+                let mut head = [0u8; CHUNK_HEADER_LEN];
+                if b.copy_to_slice(0, &mut head).is_err() {
+                    return Ok(false);
+                }
+                head
+            }
+        };
+        let Ok(chunk_len) = self.lock().scanner.whole_chunk_len(&head) else {
+            return Ok(false);
+        };
+        let end = offset + chunk_len;
+        let size = chunk_len as usize - CHUNK_HEADER_LEN;
+        let want = size + (len - end).min(CHUNK_HEADER_LEN as u64) as usize;
+        let body = match want {
+            0 => gst::Buffer::new(),
+            _ => self
+                .sinkpad
+                .pull_range(offset + CHUNK_HEADER_LEN as u64, want as u32)?,
+        };
+        let map = body.map_readable().map_err(|_| gst::FlowError::Error)?;
+        let Some(payload) = map.get(..size) else {
+            return Ok(false);
+        };
+        let mut state = self.lock();
+        let Ok(raw) = state.scanner.take_whole(&head, payload) else {
+            return Ok(false);
+        };
+        state.offset = end;
+        state.head_ahead = map[size..].try_into().ok().map(|next| (end, next));
+        self.handle_step(&mut state, Step::Chunk(raw), out, Some(&body))?;
+        Ok(true)
     }
 
     /// The slow path: feeds the scanner, which reports damage and resynchronises.
@@ -737,87 +775,6 @@ impl H4mkDemux {
             state.offset += map.len() as u64;
         }
         self.drain(state, out)
-    }
-
-    /// The fast path: reads the chunk at `offset` and checks its CRC, without the state lock
-    /// (the task holds the stream lock, so the offset cannot move meanwhile). One read per
-    /// chunk, continuing where the last one ended: the chunk's header came with the chunk before
-    /// (`ahead`), and the next chunk's header comes with its payload.
-    /// `Ok(None)` when the chunk does not check out: the scanner then reports and resynchronises.
-    fn read_chunk(
-        &self,
-        offset: u64,
-        len: u64,
-        ahead: Option<[u8; CHUNK_HEADER_LEN]>,
-    ) -> Result<Option<PulledChunk>, gst::FlowError> {
-        if len - offset < CHUNK_HEADER_LEN as u64 {
-            return Ok(None);
-        }
-        let head = match ahead {
-            Some(head) => head,
-            None => {
-                let b = self.sinkpad.pull_range(offset, CHUNK_HEADER_LEN as u32)?;
-                let mut head = [0u8; CHUNK_HEADER_LEN];
-                if b.copy_to_slice(0, &mut head).is_err() {
-                    return Ok(None);
-                }
-                head
-            }
-        };
-        let header = ChunkHeader::parse(&head);
-        let end = offset + header.chunk_len();
-        if header.size > MAX_PAYLOAD || end > len {
-            return Ok(None);
-        }
-        let next = if len - end >= CHUNK_HEADER_LEN as u64 {
-            CHUNK_HEADER_LEN
-        } else {
-            0
-        };
-        let want = header.size as usize + next;
-        let body = match want {
-            0 => gst::Buffer::new(),
-            _ => self
-                .sinkpad
-                .pull_range(offset + CHUNK_HEADER_LEN as u64, want as u32)?,
-        };
-        let map = body.map_readable().map_err(|_| gst::FlowError::Error)?;
-        if map.len() != want || !header.matches(&map[..header.size as usize]) {
-            return Ok(None);
-        }
-        let next_head = map[header.size as usize..].try_into().ok();
-        drop(map);
-        Ok(Some(PulledChunk {
-            header,
-            body,
-            next_head,
-        }))
-    }
-
-    /// Hands a chunk read by `read_chunk` on, without copying its payload.
-    fn take_chunk(
-        &self,
-        state: &mut State,
-        offset: u64,
-        chunk: PulledChunk,
-        out: &mut Vec<Out>,
-    ) -> Result<(), gst::FlowError> {
-        let map = chunk
-            .body
-            .map_readable()
-            .map_err(|_| gst::FlowError::Error)?;
-        let ordinal = state.scanner.next_ordinal();
-        let raw = RawChunk {
-            ordinal,
-            offset,
-            header: chunk.header,
-            payload: &map[..chunk.header.size as usize],
-        };
-        let res = self.handle_step(state, Step::Chunk(raw), out, Some(&chunk.body));
-        state.offset = offset + chunk.header.chunk_len();
-        state.scanner = state.scanner_at(state.offset, ordinal + 1);
-        state.head_ahead = chunk.next_head.map(|head| (state.offset, head));
-        res
     }
 
     fn loop_fn(&self) {

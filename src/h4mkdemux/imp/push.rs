@@ -3,6 +3,7 @@
 //! seeks upstream.
 
 use super::*;
+use crate::format::index_load::{Entries, IndexLoad, LoadedIndex, Next};
 
 /// Push mode: reading the index from the end of a seekable stream right after the header,
 /// before any block goes downstream, so that duration and seeking are known at preroll (as a
@@ -13,18 +14,11 @@ pub(super) enum Startup {
     Header,
     /// The header was just read: the streaming thread checks upstream and starts fetching.
     Wanted,
-    /// Fetching TAIL, then SEEK's header, then SEEK (`state.fetch`); `resume` is where the
-    /// stream continues.
-    Tail {
+    /// Loading the index from the end, a range at a time (`state.fetch`); `resume` is where
+    /// the stream continues.
+    Index {
         resume: u64,
-        file_len: u64,
-    },
-    SeekHeader {
-        resume: u64,
-        tail: Tail,
-    },
-    Seek {
-        resume: u64,
+        load: IndexLoad,
     },
     /// Asked upstream to continue at `resume`; the segment starting there ends the startup.
     Resuming {
@@ -40,13 +34,7 @@ impl Startup {
     }
 
     pub(super) fn quiet(self) -> bool {
-        matches!(
-            self,
-            Startup::Tail { .. }
-                | Startup::SeekHeader { .. }
-                | Startup::Seek { .. }
-                | Startup::Resuming { .. }
-        )
+        matches!(self, Startup::Index { .. } | Startup::Resuming { .. })
     }
 }
 
@@ -124,15 +112,25 @@ impl H4mkDemux {
             .sinkpad
             .peer_query_duration::<gst::format::Bytes>()
             .ok_or("upstream does not report its size")?;
-        let tail_bytes = self.fetch(*len - TAIL_CHUNK_LEN, TAIL_CHUNK_LEN as usize, seqnum)?;
-        let tail = Tail::check(&tail_bytes, *len)
-            .map_err(|e| e.to_string())?
-            .ok_or("the file has no TAIL: it was cut short or not finished")?;
-        let head = self.fetch(tail.seek_offset, CHUNK_HEADER_LEN, seqnum)?;
-        let head = ChunkHeader::parse(head[..].try_into().map_err(|_| "short SEEK header")?);
-        SeekTable::check_header(&head, &tail).map_err(|e| e.to_string())?;
-        let chunk = self.fetch(tail.seek_offset, head.chunk_len() as usize, seqnum)?;
-        let (table, payload) = SeekTable::from_chunk(&chunk).map_err(|e| e.to_string())?;
+        let (mut load, mut next) = IndexLoad::start(*len, 0, Entries::InMemory);
+        let loaded = loop {
+            next = match next {
+                Next::Need { offset, len } => load.feed(&self.fetch(offset, len, seqnum)?),
+                Next::Loaded(l) => break l,
+                Next::Absent => {
+                    return Err("the file has no TAIL: it was cut short or not finished".into());
+                }
+                Next::Failed(e) => return Err(e.to_string()),
+            }
+        };
+        let LoadedIndex {
+            table,
+            payload: Some(payload),
+            ..
+        } = loaded
+        else {
+            return Err("SEEK's entries were not read".into());
+        };
         let mut state = self.lock();
         if let Some(meta) = &state.meta {
             state.duration = Self::duration_of(meta, &table);
@@ -260,9 +258,13 @@ impl H4mkDemux {
             );
             return false;
         };
-        let offset = file_len - TAIL_CHUNK_LEN;
-        state.startup = Startup::Tail { resume, file_len };
-        state.fetch = Some(Fetch::new(offset, TAIL_CHUNK_LEN as usize));
+        let (load, Next::Need { offset, len }) =
+            IndexLoad::start(file_len, resume, Entries::InMemory)
+        else {
+            return false;
+        };
+        state.startup = Startup::Index { resume, load };
+        state.fetch = Some(Fetch::new(offset, len));
         drop(state);
         gst::debug!(
             CAT,
@@ -287,51 +289,36 @@ impl H4mkDemux {
         let mut state = self.lock();
         let Some(f) = state.fetch.take() else { return };
         let next = match state.startup {
-            Startup::Tail { resume, file_len } => match Tail::check(&f.data, file_len) {
-                Ok(Some(tail)) => {
-                    state.fetch = Some(Fetch::new(tail.seek_offset, CHUNK_HEADER_LEN));
-                    state.startup = Startup::SeekHeader { resume, tail };
-                    tail.seek_offset
-                }
-                other => {
-                    gst::debug!(CAT, imp = self, "no index at the end ({other:?}); going on");
-                    state.startup = Startup::Resuming { resume };
-                    resume
-                }
-            },
-            Startup::SeekHeader { resume, tail } => {
-                let head = f
-                    .data
-                    .first_chunk::<CHUNK_HEADER_LEN>()
-                    .map(ChunkHeader::parse);
-                match head.map(|h| SeekTable::check_header(&h, &tail).map(|_| h)) {
-                    Some(Ok(h)) => {
-                        state.fetch = Some(Fetch::new(tail.seek_offset, h.chunk_len() as usize));
-                        state.startup = Startup::Seek { resume };
-                        tail.seek_offset
+            Startup::Index { resume, mut load } => {
+                let next = load.feed(&f.data);
+                state.startup = Startup::Resuming { resume };
+                match next {
+                    Next::Need { offset, len } => {
+                        state.fetch = Some(Fetch::new(offset, len));
+                        state.startup = Startup::Index { resume, load };
+                        offset
                     }
-                    other => {
-                        gst::warning!(CAT, imp = self, "index at the end unusable: {other:?}");
-                        state.startup = Startup::Resuming { resume };
+                    Next::Loaded(l) => {
+                        if let Some(meta) = &state.meta {
+                            state.duration = Self::duration_of(meta, &l.table);
+                        }
+                        if let Some(entries) = l.payload {
+                            state.index = Some(Index::Memory {
+                                table: l.table,
+                                entries,
+                            });
+                        }
+                        resume
+                    }
+                    Next::Absent => {
+                        gst::debug!(CAT, imp = self, "no index at the end; going on");
+                        resume
+                    }
+                    Next::Failed(e) => {
+                        gst::warning!(CAT, imp = self, "index at the end unusable: {e}");
                         resume
                     }
                 }
-            }
-            Startup::Seek { resume } => {
-                match SeekTable::from_chunk(&f.data) {
-                    Ok((table, payload)) => {
-                        if let Some(meta) = &state.meta {
-                            state.duration = Self::duration_of(meta, &table);
-                        }
-                        state.index = Some(Index::Memory {
-                            table,
-                            entries: payload,
-                        });
-                    }
-                    Err(e) => gst::warning!(CAT, imp = self, "index at the end unreadable: {e}"),
-                }
-                state.startup = Startup::Resuming { resume };
-                resume
             }
             _ => return,
         };
