@@ -179,6 +179,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         write(&dir, "unfinished.h4mk", &unfinished)?;
         write(&dir, "cut.h4mk", &clear[..clear.len() * 2 / 3])?;
     }
+    // `seeks` takes 16 bytes of seek parameters (three target times in ms, a track choice, a
+    // read size) before the file.
+    let dir = root.join("seeks");
+    for (name, bytes) in [
+        ("three-tracks", &clear),
+        ("masked", &masked),
+        ("unfinished", &unfinished),
+    ] {
+        let mut input = Vec::with_capacity(16 + bytes.len());
+        for ms in [0u32, 1_500, 99_000] {
+            input.extend_from_slice(&ms.to_le_bytes());
+        }
+        input.extend_from_slice(&[0, 40, 0, 0]);
+        input.extend_from_slice(bytes);
+        write(&dir, &format!("{name}.h4mk"), &input)?;
+    }
     let dir = root.join("block_headers");
     let key = MasterKey::from_bytes([7; 32]);
     for mode in [Mode::Aes256Gcm, Mode::Aes256GcmSiv, Mode::Xor] {

@@ -27,12 +27,10 @@ pub enum Entries {
 pub enum IndexLoad {
     /// Waiting for the last [`TAIL_CHUNK_LEN`] bytes of a file of this length.
     Tail { file_len: u64, entries: Entries },
-    /// Waiting for SEEK's chunk header.
+    /// Waiting for SEEK's chunk header (and its 8 fixed bytes, entries on demand).
     SeekHeader { tail: Tail, entries: Entries },
     /// Waiting for the whole SEEK chunk.
     Seek { tail: Tail, len: u64 },
-    /// Waiting for SEEK's 8 fixed bytes (entries on demand).
-    SeekFixed { tail: Tail, size: u32 },
     /// Waiting for SEEK's track directory (entries on demand).
     SeekDirectory {
         tail: Tail,
@@ -86,9 +84,14 @@ impl IndexLoad {
                 match Tail::check(bytes, file_len) {
                     Ok(Some(tail)) => {
                         *self = IndexLoad::SeekHeader { tail, entries };
+                        // With entries on demand the fixed bytes come in the same read.
+                        let len = match entries {
+                            Entries::InMemory => CHUNK_HEADER_LEN,
+                            Entries::OnDemand => CHUNK_HEADER_LEN + SEEK_FIXED_LEN,
+                        };
                         Next::Need {
                             offset: tail.seek_offset,
-                            len: CHUNK_HEADER_LEN,
+                            len,
                         }
                     }
                     Ok(None) => Next::Absent,
@@ -104,13 +107,27 @@ impl IndexLoad {
                     return Next::Failed(e);
                 }
                 if entries == Entries::OnDemand {
-                    if (h.size as usize) < SEEK_FIXED_LEN {
+                    let fixed = bytes
+                        .get(CHUNK_HEADER_LEN..CHUNK_HEADER_LEN + SEEK_FIXED_LEN)
+                        .filter(|_| h.size as usize >= SEEK_FIXED_LEN);
+                    let Some(fixed) = fixed.and_then(|f| <[u8; SEEK_FIXED_LEN]>::try_from(f).ok())
+                    else {
                         return Next::Failed(short(tail.seek_offset));
-                    }
-                    *self = IndexLoad::SeekFixed { tail, size: h.size };
-                    return Next::Need {
-                        offset: tail.seek_offset + CHUNK_HEADER_LEN as u64,
-                        len: SEEK_FIXED_LEN,
+                    };
+                    return match SeekTable::directory_len(&fixed, h.size) {
+                        Ok(len) => {
+                            *self = IndexLoad::SeekDirectory {
+                                tail,
+                                size: h.size,
+                                fixed,
+                            };
+                            Next::Need {
+                                offset: tail.seek_offset
+                                    + (CHUNK_HEADER_LEN + SEEK_FIXED_LEN) as u64,
+                                len: len as usize,
+                            }
+                        }
+                        Err(e) => Next::Failed(e.with_offset(tail.seek_offset)),
                     };
                 }
                 *self = IndexLoad::Seek {
@@ -120,25 +137,6 @@ impl IndexLoad {
                 Next::Need {
                     offset: tail.seek_offset,
                     len: h.chunk_len() as usize,
-                }
-            }
-            IndexLoad::SeekFixed { tail, size } => {
-                let Some(fixed) = bytes.first_chunk::<SEEK_FIXED_LEN>() else {
-                    return Next::Failed(short(tail.seek_offset));
-                };
-                match SeekTable::directory_len(fixed, size) {
-                    Ok(len) => {
-                        *self = IndexLoad::SeekDirectory {
-                            tail,
-                            size,
-                            fixed: *fixed,
-                        };
-                        Next::Need {
-                            offset: tail.seek_offset + (CHUNK_HEADER_LEN + SEEK_FIXED_LEN) as u64,
-                            len: len as usize,
-                        }
-                    }
-                    Err(e) => Next::Failed(e.with_offset(tail.seek_offset)),
                 }
             }
             IndexLoad::SeekDirectory { tail, size, fixed } => {
@@ -249,9 +247,9 @@ mod tests {
         let Next::Loaded(d) = next else {
             panic!("{next:?}")
         };
-        assert_eq!(asked.len(), 4);
-        assert_eq!(asked[2], (d.tail.seek_offset + 12, 8));
-        assert_eq!(asked[3], (d.tail.seek_offset + 20, 48));
+        assert_eq!(asked.len(), 3);
+        assert_eq!(asked[1], (d.tail.seek_offset, 20));
+        assert_eq!(asked[2], (d.tail.seek_offset + 20, 48));
         assert!(d.payload.is_none());
         let mut src = &f[..];
         let mut mem = &l.payload.as_ref().unwrap()[..];
