@@ -102,12 +102,11 @@ enum Out {
 }
 
 struct State {
+    /// Whether the sink pad works in pull mode (`pulling` is then in use, else `pushing`).
     pull: bool,
     scanner: Scanner,
     /// Whether the scanner's chunk ordinals are real (not after a seek).
     ordinals_known: bool,
-    /// Pull mode: the next offset to read.
-    offset: u64,
     meta: Option<Meta>,
     streams: Vec<Stream>,
     index: Option<Index>,
@@ -121,9 +120,26 @@ struct State {
     last_seek: Option<gst::Seqnum>,
     group_id: gst::GroupId,
     eos_sent: bool,
-    fetch: Option<Fetch>,
-    /// Pull mode: the file's length.
+    /// What only pull mode keeps (`pull` true).
+    pulling: PullState,
+    /// What only push mode keeps (`pull` false).
+    pushing: PushState,
+}
+
+/// Pull mode's own state: where the streaming task reads.
+#[derive(Default)]
+struct PullState {
+    /// The next offset to read.
+    offset: u64,
+    /// The file's length.
     file_len: u64,
+    /// The header of the chunk at `.0`, read with the chunk before it.
+    head_ahead: Option<(u64, [u8; CHUNK_HEADER_LEN])>,
+}
+
+/// Push mode's own state: ranges fetched through upstream BYTES seeks, and seeks in flight.
+struct PushState {
+    fetch: Option<Fetch>,
     /// Downstream was sent FLUSH_START and not yet FLUSH_STOP: a push-mode seek that needs
     /// several upstream seeks shows downstream one flush.
     downstream_flushing: bool,
@@ -131,8 +147,17 @@ struct State {
     /// buffer from the old position is taken for the new one.
     pending_seek: Option<(gst::FormattedSegment<gst::ClockTime>, u64, gst::Seqnum)>,
     startup: Startup,
-    /// Pull mode: the header of the chunk at this offset, read with the chunk before it.
-    head_ahead: Option<(u64, [u8; CHUNK_HEADER_LEN])>,
+}
+
+impl Default for PushState {
+    fn default() -> Self {
+        PushState {
+            fetch: None,
+            downstream_flushing: false,
+            pending_seek: None,
+            startup: Startup::Header,
+        }
+    }
 }
 
 impl State {
@@ -140,7 +165,7 @@ impl State {
     /// file ends.
     fn scanner_at(&self, offset: u64, ordinal: u64) -> Scanner {
         let scanner = Scanner::at(offset, ordinal);
-        match self.file_len {
+        match self.pulling.file_len {
             0 => scanner,
             len => scanner.with_file_len(len),
         }
@@ -153,7 +178,6 @@ impl Default for State {
             pull: false,
             scanner: Scanner::new(),
             ordinals_known: true,
-            offset: 0,
             meta: None,
             streams: Vec::new(),
             index: None,
@@ -166,12 +190,8 @@ impl Default for State {
             last_seek: None,
             group_id: gst::GroupId::next(),
             eos_sent: false,
-            fetch: None,
-            file_len: 0,
-            downstream_flushing: false,
-            pending_seek: None,
-            startup: Startup::Header,
-            head_ahead: None,
+            pulling: PullState::default(),
+            pushing: PushState::default(),
         }
     }
 }
@@ -396,8 +416,8 @@ impl H4mkDemux {
                 if state.meta.is_none() {
                     self.add_streams(state, &meta, out);
                     state.meta = Some(meta);
-                    if !state.pull && state.startup == Startup::Header {
-                        state.startup = Startup::Wanted;
+                    if !state.pull && state.pushing.startup == Startup::Header {
+                        state.pushing.startup = Startup::Wanted;
                     }
                 } else {
                     for t in &meta.tracks {
@@ -566,7 +586,7 @@ impl H4mkDemux {
     /// Runs the scanner over what it has; stops at the first error or EOS.
     fn drain(&self, state: &mut State, out: &mut Vec<Out>) -> Result<(), gst::FlowError> {
         loop {
-            if state.startup == Startup::Wanted {
+            if state.pushing.startup == Startup::Wanted {
                 return Ok(());
             }
             // Take the scanner out so a step can borrow it while the state is changed.
@@ -674,7 +694,7 @@ impl H4mkDemux {
             );
         }
         let body = reader.body_offset();
-        state.file_len = reader.len();
+        state.pulling.file_len = reader.len();
         let index = match reader.into_file_index() {
             Ok((table, entries)) => {
                 state.duration = Self::duration_of(&meta, &table);
@@ -686,7 +706,7 @@ impl H4mkDemux {
         state.meta = Some(meta);
         state.index = Some(index);
         state.scanner = state.scanner_at(body, 2);
-        state.offset = body;
+        state.pulling.offset = body;
         Ok(())
     }
 
@@ -697,9 +717,13 @@ impl H4mkDemux {
             if state.meta.is_none() {
                 self.open_pull(&mut state, out)?;
             }
-            let offset = state.offset;
-            let ahead = state.head_ahead.take().filter(|(at, _)| *at == offset);
-            (offset, state.file_len, ahead.map(|(_, head)| head))
+            let offset = state.pulling.offset;
+            let ahead = state
+                .pulling
+                .head_ahead
+                .take()
+                .filter(|(at, _)| *at == offset);
+            (offset, state.pulling.file_len, ahead.map(|(_, head)| head))
         };
         if offset < len && self.whole_chunk(offset, len, ahead, out)? {
             return Ok(());
@@ -752,8 +776,8 @@ impl H4mkDemux {
         let Ok(raw) = state.scanner.take_whole(&head, payload) else {
             return Ok(false);
         };
-        state.offset = end;
-        state.head_ahead = map[size..].try_into().ok().map(|next| (end, next));
+        state.pulling.offset = end;
+        state.pulling.head_ahead = map[size..].try_into().ok().map(|next| (end, next));
         self.handle_step(&mut state, Step::Chunk(raw), out, Some(&body))?;
         Ok(true)
     }
@@ -765,14 +789,14 @@ impl H4mkDemux {
         len: u64,
         out: &mut Vec<Out>,
     ) -> Result<(), gst::FlowError> {
-        if state.offset >= len {
+        if state.pulling.offset >= len {
             state.scanner.finish();
         } else {
-            let want = (len - state.offset).min(u64::from(PULL_SIZE)) as u32;
-            let buffer = self.sinkpad.pull_range(state.offset, want)?;
+            let want = (len - state.pulling.offset).min(u64::from(PULL_SIZE)) as u32;
+            let buffer = self.sinkpad.pull_range(state.pulling.offset, want)?;
             let map = buffer.map_readable().map_err(|_| gst::FlowError::Error)?;
             state.scanner.feed(&map);
-            state.offset += map.len() as u64;
+            state.pulling.offset += map.len() as u64;
         }
         self.drain(state, out)
     }
@@ -885,7 +909,9 @@ impl H4mkDemux {
         state.need_segment = true;
         state.scanner = state.scanner_at(offset, 0);
         state.ordinals_known = false;
-        state.offset = offset;
+        if state.pull {
+            state.pulling.offset = offset;
+        }
         state.eos_sent = false;
         state.combiner.reset();
         for s in &mut state.streams {

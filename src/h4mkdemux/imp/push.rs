@@ -14,7 +14,7 @@ pub(super) enum Startup {
     Header,
     /// The header was just read: the streaming thread checks upstream and starts fetching.
     Wanted,
-    /// Loading the index from the end, a range at a time (`state.fetch`); `resume` is where
+    /// Loading the index from the end, a range at a time (`state.pushing.fetch`); `resume` is where
     /// the stream continues.
     Index {
         resume: u64,
@@ -70,16 +70,16 @@ impl H4mkDemux {
         let id = fetch.id;
         {
             let mut state = self.lock();
-            if state.fetch.is_some() || state.startup.busy() {
+            if state.pushing.fetch.is_some() || state.pushing.startup.busy() {
                 return Err("the index is being read already".into());
             }
-            state.fetch = Some(fetch);
+            state.pushing.fetch = Some(fetch);
         }
         let seek = bytes_seek(offset, seqnum);
         if !self.sinkpad.push_event(seek) {
             let mut state = self.lock();
-            if state.fetch.as_ref().is_some_and(|f| f.id == id) {
-                state.fetch = None;
+            if state.pushing.fetch.as_ref().is_some_and(|f| f.id == id) {
+                state.pushing.fetch = None;
             }
             return Err(format!("upstream refused a BYTES seek to {offset}"));
         }
@@ -87,13 +87,14 @@ impl H4mkDemux {
         let (mut state, timeout) = self
             .fetched
             .wait_timeout_while(state, FETCH_TIMEOUT, |s| {
-                s.fetch
+                s.pushing
+                    .fetch
                     .as_ref()
                     .is_some_and(|f| f.id == id && f.data.len() < f.len)
             })
             .unwrap_or_else(|e| e.into_inner());
         // A flush or a state change in between ends this read (the state was reset).
-        let Some(f) = state.fetch.take_if(|f| f.id == id) else {
+        let Some(f) = state.pushing.fetch.take_if(|f| f.id == id) else {
             return Err(format!(
                 "the read of {len} bytes at {offset} was interrupted"
             ));
@@ -149,7 +150,7 @@ impl H4mkDemux {
             gst::warning!(CAT, imp = self, "only flushing seeks are supported");
             return false;
         }
-        if self.lock().startup.busy() {
+        if self.lock().pushing.startup.busy() {
             gst::debug!(CAT, imp = self, "still reading the index");
             return false;
         }
@@ -171,11 +172,11 @@ impl H4mkDemux {
         let Some((segment, offset)) = self.planned_seek(seek) else {
             return false;
         };
-        self.lock().pending_seek = Some((segment, offset, seqnum));
+        self.lock().pushing.pending_seek = Some((segment, offset, seqnum));
         let bytes_seek = bytes_seek(offset, seqnum);
         let sent = self.sinkpad.push_event(bytes_seek);
         if !sent {
-            self.lock().pending_seek = None;
+            self.lock().pushing.pending_seek = None;
         }
         sent
     }
@@ -186,7 +187,7 @@ impl H4mkDemux {
     ) -> Result<gst::FlowSuccess, gst::FlowError> {
         let mut state = self.lock();
         let map = buffer.map_readable().map_err(|_| gst::FlowError::Error)?;
-        let Some(f) = state.fetch.as_mut() else {
+        let Some(f) = state.pushing.fetch.as_mut() else {
             state.scanner.feed(&map);
             drop(map);
             drop(state);
@@ -202,7 +203,7 @@ impl H4mkDemux {
         f.at += map.len() as u64;
         let complete = f.data.len() >= f.len;
         drop(map);
-        if !state.startup.quiet() {
+        if !state.pushing.startup.quiet() {
             self.fetched.notify_all();
         } else if complete {
             drop(state);
@@ -227,7 +228,7 @@ impl H4mkDemux {
                 }
                 Err(e) => return Err(e),
             };
-            if self.lock().startup != Startup::Wanted || self.start_index_fetch() {
+            if self.lock().pushing.startup != Startup::Wanted || self.start_index_fetch() {
                 return Ok(gst::FlowSuccess::Ok);
             }
         }
@@ -244,8 +245,8 @@ impl H4mkDemux {
             .peer_query_duration::<gst::format::Bytes>()
             .map(|b| *b);
         let mut state = self.lock();
-        state.startup = Startup::Done;
-        if state.fetch.is_some() {
+        state.pushing.startup = Startup::Done;
+        if state.pushing.fetch.is_some() {
             gst::debug!(CAT, imp = self, "a seek is reading the index");
             return false;
         }
@@ -263,8 +264,8 @@ impl H4mkDemux {
         else {
             return false;
         };
-        state.startup = Startup::Index { resume, load };
-        state.fetch = Some(Fetch::new(offset, len));
+        state.pushing.startup = Startup::Index { resume, load };
+        state.pushing.fetch = Some(Fetch::new(offset, len));
         drop(state);
         gst::debug!(
             CAT,
@@ -278,8 +279,8 @@ impl H4mkDemux {
             return true;
         }
         let mut state = self.lock();
-        state.fetch = None;
-        state.startup = Startup::Done;
+        state.pushing.fetch = None;
+        state.pushing.startup = Startup::Done;
         false
     }
 
@@ -287,15 +288,17 @@ impl H4mkDemux {
     /// the stream was.
     fn startup_fetched(&self) {
         let mut state = self.lock();
-        let Some(f) = state.fetch.take() else { return };
-        let next = match state.startup {
+        let Some(f) = state.pushing.fetch.take() else {
+            return;
+        };
+        let next = match state.pushing.startup {
             Startup::Index { resume, mut load } => {
                 let next = load.feed(&f.data);
-                state.startup = Startup::Resuming { resume };
+                state.pushing.startup = Startup::Resuming { resume };
                 match next {
                     Next::Need { offset, len } => {
-                        state.fetch = Some(Fetch::new(offset, len));
-                        state.startup = Startup::Index { resume, load };
+                        state.pushing.fetch = Some(Fetch::new(offset, len));
+                        state.pushing.startup = Startup::Index { resume, load };
                         offset
                     }
                     Next::Loaded(l) => {
@@ -322,7 +325,7 @@ impl H4mkDemux {
             }
             _ => return,
         };
-        let known = state.duration.is_some() && state.fetch.is_none();
+        let known = state.duration.is_some() && state.pushing.fetch.is_none();
         drop(state);
         if known {
             let _ = self.obj().post_message(
@@ -350,11 +353,11 @@ impl H4mkDemux {
                 let mut state = self.lock();
                 if let Some(seg) = e.segment().downcast_ref::<gst::format::Bytes>() {
                     let start = seg.start().map_or(0, |b| *b);
-                    let resumed = state.startup == Startup::Resuming { resume: start };
-                    if matches!(state.startup, Startup::Resuming { .. }) {
-                        state.startup = Startup::Done;
+                    let resumed = state.pushing.startup == Startup::Resuming { resume: start };
+                    if matches!(state.pushing.startup, Startup::Resuming { .. }) {
+                        state.pushing.startup = Startup::Done;
                     }
-                    if let Some(f) = state.fetch.as_mut() {
+                    if let Some(f) = state.pushing.fetch.as_mut() {
                         f.at = start;
                     } else if !resumed
                         && (start != state.scanner.position() || state.scanner.buffered() > 0)
@@ -369,13 +372,13 @@ impl H4mkDemux {
             EventView::Caps(_) => true,
             EventView::FlushStop(_) => {
                 let mut state = self.lock();
-                if state.fetch.is_some() || state.startup.quiet() {
+                if state.pushing.fetch.is_some() || state.pushing.startup.quiet() {
                     // An index fetch: downstream stays flushing until the seek lands, or at
                     // the start never sees the flush.
                     return true;
                 }
-                state.downstream_flushing = false;
-                match state.pending_seek.take() {
+                state.pushing.downstream_flushing = false;
+                match state.pushing.pending_seek.take() {
                     Some((segment, offset, seqnum)) if seqnum == event.seqnum() => {
                         self.apply_seek(&mut state, segment, offset, seqnum);
                     }
@@ -392,10 +395,10 @@ impl H4mkDemux {
                 true
             }
             EventView::FlushStart(_) => {
-                if self.lock().startup.quiet() {
+                if self.lock().pushing.startup.quiet() {
                     return true;
                 }
-                let already = std::mem::replace(&mut self.lock().downstream_flushing, true);
+                let already = std::mem::replace(&mut self.lock().pushing.downstream_flushing, true);
                 if !already {
                     self.flush_downstream(|| event.clone());
                 }
@@ -405,7 +408,7 @@ impl H4mkDemux {
                 let mut out = Vec::new();
                 let res = {
                     let mut state = self.lock();
-                    if state.fetch.is_some() || state.startup.quiet() {
+                    if state.pushing.fetch.is_some() || state.pushing.startup.quiet() {
                         return true;
                     }
                     state.scanner.finish();
