@@ -533,9 +533,13 @@ mod tests {
         f
     }
 
-    /// (ordinal, offset, Ok(tag) | Err(code)) for each item, feeding `piece` bytes at a time.
-    fn scan(bytes: &[u8], piece: usize) -> Vec<(u64, u64, std::result::Result<Tag, Code>)> {
-        let mut s = Scanner::new();
+    type Items = Vec<(u64, u64, std::result::Result<Tag, Code>)>;
+
+    /// Runs `s` over `bytes` fed `piece` bytes at a time: (ordinal, offset, Ok(tag) |
+    /// Err(code)) for each item, and the scanner at the end. With the length known, the scanner
+    /// must never wait past it.
+    fn run(mut s: Scanner, bytes: &[u8], piece: usize) -> (Items, Scanner) {
+        let known = s.file_len.is_some();
         let mut out = Vec::new();
         let mut fed = 0;
         loop {
@@ -546,18 +550,31 @@ mod tests {
                     d.error.offset.unwrap(),
                     Err(d.error.code),
                 )),
-                Step::End => return out,
+                Step::End => return (out, s),
+                Step::NeedMore if fed == bytes.len() => {
+                    assert!(!known, "the scanner waits past the known length");
+                    s.finish();
+                }
                 Step::NeedMore => {
-                    if fed == bytes.len() {
-                        s.finish();
-                    } else {
-                        let n = piece.min(bytes.len() - fed);
-                        s.feed(&bytes[fed..fed + n]);
-                        fed += n;
-                    }
+                    let n = piece.min(bytes.len() - fed);
+                    s.feed(&bytes[fed..fed + n]);
+                    fed += n;
                 }
             }
         }
+    }
+
+    fn scan(bytes: &[u8], piece: usize) -> Items {
+        run(Scanner::new(), bytes, piece).0
+    }
+
+    fn scan_known_len(bytes: &[u8], piece: usize) -> Items {
+        run(
+            Scanner::new().with_file_len(bytes.len() as u64),
+            bytes,
+            piece,
+        )
+        .0
     }
 
     #[test]
@@ -624,7 +641,7 @@ mod tests {
 
     /// The plain definition: the first offset after `from` where a chunk with a known tag, an
     /// allowed size, inside the input, and a matching CRC begins.
-    fn reference(bytes: &[u8]) -> Vec<(u64, u64, std::result::Result<Tag, Code>)> {
+    fn reference(bytes: &[u8]) -> Items {
         let mut out = Vec::new();
         let mut pos = 0usize;
         let mut ordinal = 0u64;
@@ -654,17 +671,17 @@ mod tests {
         out
     }
 
-    fn codes_erased(
-        items: Vec<(u64, u64, std::result::Result<Tag, Code>)>,
-    ) -> Vec<(u64, u64, std::result::Result<Tag, Code>)> {
+    fn codes_erased(items: Items) -> Items {
         items
             .into_iter()
             .map(|(o, at, r)| (o, at, r.map_err(|_| Code::ChunkCrcMismatch)))
             .collect()
     }
 
-    /// Random damage (flips, runs of plausible headers, cuts) on random chunks: the scanner
-    /// agrees with the plain definition, fed in any piece size, with and without the length.
+    /// Random damage on random chunks (chunks duplicated, swapped or dropped, size fields at
+    /// their extremes, bit flips, plausible headers, cuts, valid chunks planted inside others):
+    /// the scanner agrees with the plain definition, fed in any piece size, with and without the
+    /// length, and stays within its work and memory budgets.
     #[test]
     fn damage_of_every_kind_matches_the_plain_definition() {
         let mut seed = 0x2545_f491_4f6c_dd1du64;
@@ -674,14 +691,34 @@ mod tests {
             seed ^= seed << 17;
             (seed % n as u64) as usize
         };
-        for round in 0..300 {
-            let mut f = FileHeader::CURRENT.encode_chunk();
+        for round in 0..400 {
+            // Whole chunks first, for chunk-level mutations.
+            let mut chunks = vec![FileHeader::CURRENT.encode_chunk()];
             for _ in 0..rnd(8) + 1 {
                 let tag = [TAG_CORE, TAG_META, TAG_HASH][rnd(3)];
                 let len = rnd(700);
                 let payload: Vec<u8> = (0..len).map(|_| rnd(256) as u8).collect();
-                f.extend(encode_chunk(&tag, &payload).unwrap());
+                chunks.push(encode_chunk(&tag, &payload).unwrap());
             }
+            for _ in 0..rnd(3) {
+                let n = chunks.len();
+                match rnd(4) {
+                    0 => {
+                        let c = chunks[rnd(n)].clone();
+                        chunks.insert(rnd(n + 1), c);
+                    }
+                    1 if n > 1 => chunks.swap(rnd(n), rnd(n)),
+                    2 if n > 1 => {
+                        chunks.remove(rnd(n));
+                    }
+                    _ => {
+                        // A size field at an extreme.
+                        let size = [0, 1, MAX_PAYLOAD, MAX_PAYLOAD + 1, u32::MAX][rnd(5)];
+                        chunks[rnd(n)][4..8].copy_from_slice(&size.to_le_bytes());
+                    }
+                }
+            }
+            let mut f = chunks.concat();
             for _ in 0..rnd(4) {
                 match rnd(4) {
                     0 => {
@@ -717,37 +754,18 @@ mod tests {
                     want,
                     "round {round} piece {piece}"
                 );
+                let (work, peak, _) = cost(&f, piece, piece % 2 == 0);
+                let bound = (WORK_PER_BYTE + 2) * f.len() as u64 + 1024;
+                assert!(work <= bound, "round {round}: work {work} > {bound}");
+                assert!(
+                    peak <= 2 * f.len() + (1 << 20) + 4096,
+                    "round {round}: {peak}"
+                );
                 assert_eq!(
                     codes_erased(scan_known_len(&f, piece)),
                     want,
                     "round {round} piece {piece}, length known"
                 );
-            }
-        }
-    }
-
-    fn scan_known_len(
-        bytes: &[u8],
-        piece: usize,
-    ) -> Vec<(u64, u64, std::result::Result<Tag, Code>)> {
-        let mut s = Scanner::new().with_file_len(bytes.len() as u64);
-        let mut out = Vec::new();
-        let mut fed = 0;
-        loop {
-            match s.step() {
-                Step::Chunk(c) => out.push((c.ordinal, c.offset, Ok(c.header.tag))),
-                Step::Damage(d) => out.push((
-                    d.error.chunk.unwrap(),
-                    d.error.offset.unwrap(),
-                    Err(d.error.code),
-                )),
-                Step::End => return out,
-                Step::NeedMore => {
-                    assert!(fed < bytes.len(), "the scanner waits past the known length");
-                    let n = piece.min(bytes.len() - fed);
-                    s.feed(&bytes[fed..fed + n]);
-                    fed += n;
-                }
             }
         }
     }
@@ -831,29 +849,14 @@ mod tests {
         assert!(s.peak_memory() <= READ_PIECE + 4096, "{}", s.peak_memory());
     }
 
-    /// Scans `bytes` in pieces and returns the scanner's work and peak memory.
+    /// Scans `bytes` in pieces and returns the scanner's work, peak memory and item count.
     fn cost(bytes: &[u8], piece: usize, known_len: bool) -> (u64, usize, usize) {
         let mut s = Scanner::new();
         if known_len {
             s = s.with_file_len(bytes.len() as u64);
         }
-        let mut fed = 0;
-        let mut items = 0;
-        loop {
-            match s.step() {
-                Step::Chunk(_) | Step::Damage(_) => items += 1,
-                Step::End => return (s.work(), s.peak_memory(), items),
-                Step::NeedMore => {
-                    if fed == bytes.len() {
-                        s.finish();
-                    } else {
-                        let n = piece.min(bytes.len() - fed);
-                        s.feed(&bytes[fed..fed + n]);
-                        fed += n;
-                    }
-                }
-            }
-        }
+        let (items, s) = run(s, bytes, piece);
+        (s.work(), s.peak_memory(), items.len())
     }
 
     /// Many short damaged regions, each followed by a candidate claiming to reach the end of
