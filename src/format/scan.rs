@@ -535,6 +535,16 @@ mod tests {
 
     type Items = Vec<(u64, u64, std::result::Result<Tag, Code>)>;
 
+    /// Deterministic numbers below `n` (xorshift), for the randomised tests.
+    fn numbers(mut seed: u64) -> impl FnMut(usize) -> usize {
+        move |n| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        }
+    }
+
     /// Runs `s` over `bytes` fed `piece` bytes at a time: (ordinal, offset, Ok(tag) |
     /// Err(code)) for each item, and the scanner at the end. With the length known, the scanner
     /// must never wait past it.
@@ -684,13 +694,7 @@ mod tests {
     /// length, and stays within its work and memory budgets.
     #[test]
     fn damage_of_every_kind_matches_the_plain_definition() {
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut rnd = move |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut rnd = numbers(0x2545_f491_4f6c_dd1du64);
         for round in 0..400 {
             // Whole chunks first, for chunk-level mutations.
             let mut chunks = vec![FileHeader::CURRENT.encode_chunk()];
@@ -897,13 +901,7 @@ mod tests {
     /// one pass and the damaged chunk's) per byte, memory within the input and one read.
     #[test]
     fn random_damage_stays_within_the_budgets() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut rnd = move |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut rnd = numbers(0x9e37_79b9_7f4a_7c15u64);
         for _ in 0..200 {
             let mut f = FileHeader::CURRENT.encode_chunk();
             for _ in 0..rnd(30) + 1 {
