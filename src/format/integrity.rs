@@ -8,8 +8,10 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::format::chunk::{PayloadReader, TAG_HASH, TAG_VERI, Tag, encode_chunk};
-use crate::format::error::Result;
+use crate::format::chunk::{
+    CHUNK_HEADER_LEN, ChunkHeader, PayloadReader, TAG_HASH, TAG_VERI, Tag, encode_chunk, tag_name,
+};
+use crate::format::error::{Code, Error, Result};
 use crate::format::merkle::Hash;
 
 pub const CHECKPOINT_FIXED_LEN: usize = 64;
@@ -58,6 +60,64 @@ impl ChunkDigest {
     }
 }
 
+/// The fixed 64 bytes that start a HASH payload: enough to find one stored leaf without
+/// reading the chunk (the reader's seek check reads only these and the leaf).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckpointFixed {
+    pub first_chunk: u64,
+    pub first_offset: u64,
+    pub first_leaf: u64,
+    pub leaf_count: u32,
+    pub other_count: u32,
+    pub root: Hash,
+}
+
+impl CheckpointFixed {
+    fn read(r: &mut PayloadReader) -> Result<Self> {
+        Ok(CheckpointFixed {
+            first_chunk: r.u64()?,
+            first_offset: r.u64()?,
+            first_leaf: r.u64()?,
+            leaf_count: r.u32()?,
+            other_count: r.u32()?,
+            root: r.array()?,
+        })
+    }
+
+    /// Decodes the chunk header and fixed bytes of a HASH chunk, checking the tag and that the
+    /// counts fill exactly the size the header declares.
+    pub fn decode(bytes: &[u8; CHUNK_HEADER_LEN + CHECKPOINT_FIXED_LEN]) -> Result<Self> {
+        let h = ChunkHeader::parse(bytes[..CHUNK_HEADER_LEN].try_into().expect("12 bytes"));
+        let fixed = Self::read(&mut PayloadReader::new(&bytes[CHUNK_HEADER_LEN..], "HASH"))?;
+        let size = CHECKPOINT_FIXED_LEN as u64
+            + u64::from(fixed.other_count) * DIGEST_RECORD_LEN as u64
+            + u64::from(fixed.leaf_count) * LEAF_LEN as u64;
+        if h.tag != TAG_HASH || size != u64::from(h.size) {
+            return Err(Error::new(
+                Code::ChunkMalformed,
+                format!(
+                    "a {} chunk of {} bytes where a HASH chunk of {size} was expected",
+                    tag_name(&h.tag),
+                    h.size
+                ),
+            ));
+        }
+        Ok(fixed)
+    }
+
+    /// Where leaf `leaf` is stored, in a HASH chunk at `chunk_offset` starting with these
+    /// fixed bytes; `None` when the chunk does not hold it.
+    pub fn leaf_offset(&self, chunk_offset: u64, leaf: u64) -> Option<u64> {
+        let i = leaf.checked_sub(self.first_leaf)?;
+        (i < u64::from(self.leaf_count)).then(|| {
+            chunk_offset
+                + (CHUNK_HEADER_LEN + CHECKPOINT_FIXED_LEN) as u64
+                + u64::from(self.other_count) * DIGEST_RECORD_LEN as u64
+                + i * LEAF_LEN as u64
+        })
+    }
+}
+
 /// A HASH chunk: one piece of the leaf table plus the accounting of its chunk range.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checkpoint {
@@ -102,12 +162,14 @@ impl Checkpoint {
 
     pub fn decode(payload: &[u8]) -> Result<Self> {
         let mut r = PayloadReader::new(payload, "HASH");
-        let first_chunk = r.u64()?;
-        let first_offset = r.u64()?;
-        let first_leaf = r.u64()?;
-        let leaf_count = r.u32()?;
-        let other_count = r.u32()?;
-        let root = r.array()?;
+        let CheckpointFixed {
+            first_chunk,
+            first_offset,
+            first_leaf,
+            leaf_count,
+            other_count,
+            root,
+        } = CheckpointFixed::read(&mut r)?;
         let others = (0..r.expect_records(other_count.into(), DIGEST_RECORD_LEN)?)
             .map(|_| ChunkDigest::decode(&mut r))
             .collect::<Result<Vec<_>>>()?;

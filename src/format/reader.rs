@@ -12,7 +12,7 @@ use crate::format::chunk::{
 use crate::format::error::{Code, Error, Result};
 use crate::format::header::{FileHeader, HEADER_CHUNK_LEN};
 use crate::format::index_load::{Entries, IndexLoad, LoadedIndex, Next};
-use crate::format::integrity::{CHECKPOINT_FIXED_LEN, DIGEST_RECORD_LEN, LEAF_LEN, Veri};
+use crate::format::integrity::{CHECKPOINT_FIXED_LEN, CheckpointFixed, Veri};
 use crate::format::item::{Item, decode};
 use crate::format::merkle::{Hash, leaf_hash};
 use crate::format::meta::Meta;
@@ -397,28 +397,17 @@ impl<S: ReadAt> Reader<S> {
         self.src
             .read_exact_at(piece.offset, &mut fixed)
             .map_err(io_at(piece.offset, "reading HASH"))?;
-        let u32_at = |i: usize| u32::from_le_bytes(fixed[i..i + 4].try_into().expect("4 bytes"));
-        let leaf_count = u64::from(u32_at(CHUNK_HEADER_LEN + 24));
-        let other_count = u64::from(u32_at(CHUNK_HEADER_LEN + 28));
-        let first_leaf = u64::from_le_bytes(
-            fixed[CHUNK_HEADER_LEN + 16..CHUNK_HEADER_LEN + 24]
-                .try_into()
-                .expect("8"),
-        );
-        if fixed[0..4] != *b"HASH"
-            || first_leaf != piece.first_leaf
-            || leaf - first_leaf >= leaf_count
-        {
-            return Err(Error::new(
-                Code::ChunkUnlisted,
-                format!("HASH chunk at {} does not hold leaf {leaf}", piece.offset),
-            )
-            .with_offset(piece.offset));
-        }
-        let at = piece.offset
-            + (CHUNK_HEADER_LEN + CHECKPOINT_FIXED_LEN) as u64
-            + other_count * DIGEST_RECORD_LEN as u64
-            + (leaf - first_leaf) * LEAF_LEN as u64;
+        let hash = CheckpointFixed::decode(&fixed).map_err(|e| e.with_offset(piece.offset))?;
+        let at = hash
+            .leaf_offset(piece.offset, leaf)
+            .filter(|_| hash.first_leaf == piece.first_leaf)
+            .ok_or_else(|| {
+                Error::new(
+                    Code::ChunkUnlisted,
+                    format!("HASH chunk at {} does not hold leaf {leaf}", piece.offset),
+                )
+                .with_offset(piece.offset)
+            })?;
         let mut out = [0u8; 32];
         self.src
             .read_exact_at(at, &mut out)

@@ -23,7 +23,6 @@ use crate::format::reader::Reader;
 use crate::format::scan::{Damage, Scanner, Step};
 use crate::format::seek::{SeekHit, SeekTable, Snap};
 use crate::format::seek_plan::{self, Landing};
-use crate::format::tail::TAIL_CHUNK_LEN;
 use push::{Fetch, Startup};
 
 mod push;

@@ -251,7 +251,7 @@ impl H4mkDemux {
             return false;
         }
         let resume = state.scanner.position() + state.scanner.buffered() as u64;
-        let Some(file_len) = len.filter(|&l| seekable && l >= resume + TAIL_CHUNK_LEN) else {
+        let Some(file_len) = len.filter(|_| seekable) else {
             gst::debug!(
                 CAT,
                 imp = self,
@@ -259,6 +259,7 @@ impl H4mkDemux {
             );
             return false;
         };
+        // No TAIL fits after what has been read: nothing to fetch.
         let (load, Next::Need { offset, len }) =
             IndexLoad::start(file_len, resume, Entries::InMemory)
         else {
