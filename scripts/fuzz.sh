@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${SECS:-60}
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(reader push_parser block_headers key_file)
+[ ${#targets[@]} -gt 0 ] || targets=(reader seeks push_parser block_headers key_file)
 rustup toolchain list | grep -q nightly || rustup toolchain install nightly --profile minimal
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 cargo run --release -q --example fuzz_seeds >/dev/null
