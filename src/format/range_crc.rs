@@ -70,16 +70,21 @@ impl RangeCrc {
     pub fn forget_below(&mut self, offset: u64) {
         let last = self.first + self.marks.len() as u64 - 1;
         if offset >= self.origin + (last + 1) * STRIDE {
-            self.origin = offset;
-            self.first = 0;
-            self.marks.clear();
-            self.marks.push_back(0);
-            return;
+            return self.restart(offset);
         }
         let want = offset.saturating_sub(self.origin) / STRIDE;
         let drop = want.min(last).saturating_sub(self.first);
         self.marks.drain(..drop as usize);
         self.first += drop;
+    }
+
+    /// Forgets every checkpoint and starts afresh at `offset`: for a caller that no longer
+    /// has the bytes before it.
+    pub fn restart(&mut self, offset: u64) {
+        self.origin = offset;
+        self.first = 0;
+        self.marks.clear();
+        self.marks.push_back(0);
     }
 
     /// CRC of `origin .. x`; `bytes` starts at stream offset `at` and must reach `x`.

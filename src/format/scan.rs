@@ -386,6 +386,8 @@ impl Scanner {
         self.base = offset + len;
         self.start = 0;
         self.end = 0;
+        // The bytes before are not the scanner's to keep: no checkpoint may lean on them.
+        self.crc.restart(self.base);
         Ok(RawChunk {
             ordinal,
             offset,
@@ -535,6 +537,18 @@ mod tests {
 
     type Items = Vec<(u64, u64, std::result::Result<Tag, Code>)>;
 
+    fn chunk_item(c: &RawChunk) -> (u64, u64, std::result::Result<Tag, Code>) {
+        (c.ordinal, c.offset, Ok(c.header.tag))
+    }
+
+    fn damage_item(d: &Damage) -> (u64, u64, std::result::Result<Tag, Code>) {
+        (
+            d.error.chunk.unwrap(),
+            d.error.offset.unwrap(),
+            Err(d.error.code),
+        )
+    }
+
     /// Deterministic numbers below `n` (xorshift), for the randomised tests.
     fn numbers(mut seed: u64) -> impl FnMut(usize) -> usize {
         move |n| {
@@ -554,18 +568,46 @@ mod tests {
         let mut fed = 0;
         loop {
             match s.step() {
-                Step::Chunk(c) => out.push((c.ordinal, c.offset, Ok(c.header.tag))),
-                Step::Damage(d) => out.push((
-                    d.error.chunk.unwrap(),
-                    d.error.offset.unwrap(),
-                    Err(d.error.code),
-                )),
+                Step::Chunk(c) => out.push(chunk_item(&c)),
+                Step::Damage(d) => out.push(damage_item(&d)),
                 Step::End => return (out, s),
                 Step::NeedMore if fed == bytes.len() => {
                     assert!(!known, "the scanner waits past the known length");
                     s.finish();
                 }
                 Step::NeedMore => {
+                    let n = piece.min(bytes.len() - fed);
+                    s.feed(&bytes[fed..fed + n]);
+                    fed += n;
+                }
+            }
+        }
+    }
+
+    /// As the pull-mode demuxer reads: each whole chunk fetched and taken by `take_whole` when
+    /// the scanner is idle, the scanner fed `piece` bytes when that fails.
+    fn scan_pulled(bytes: &[u8], piece: usize) -> Items {
+        let mut s = Scanner::new().with_file_len(bytes.len() as u64);
+        let mut out = Vec::new();
+        let mut fed = 0usize;
+        loop {
+            if s.buffered() == 0 && s.resync.is_none() && fed + CHUNK_HEADER_LEN <= bytes.len() {
+                let head: [u8; CHUNK_HEADER_LEN] = bytes[fed..fed + 12].try_into().unwrap();
+                if let Ok(len) = s.whole_chunk_len(&head) {
+                    let end = fed + len as usize;
+                    if let Ok(c) = s.take_whole(&head, &bytes[fed + 12..end]) {
+                        out.push(chunk_item(&c));
+                        fed = end;
+                        continue;
+                    }
+                }
+            }
+            match s.step() {
+                Step::Chunk(c) => out.push(chunk_item(&c)),
+                Step::Damage(d) => out.push(damage_item(&d)),
+                Step::End => return out,
+                Step::NeedMore => {
+                    assert!(fed < bytes.len(), "the scanner waits past the known length");
                     let n = piece.min(bytes.len() - fed);
                     s.feed(&bytes[fed..fed + n]);
                     fed += n;
@@ -757,6 +799,11 @@ mod tests {
                     codes_erased(scan(&f, piece)),
                     want,
                     "round {round} piece {piece}"
+                );
+                assert_eq!(
+                    codes_erased(scan_pulled(&f, piece)),
+                    want,
+                    "round {round} piece {piece}, whole chunks taken when idle"
                 );
                 let (work, peak, _) = cost(&f, piece, piece % 2 == 0);
                 let bound = (WORK_PER_BYTE + 2) * f.len() as u64 + 1024;
