@@ -1,7 +1,9 @@
 //! Random seeks on mutated files, as the pull-mode demuxer does them: open, plan a seek to a
-//! time taken from the input (each landing), check the keyframe landed on, then scan from the
-//! planned offset with the file's length known. Errors are fine; panics, hangs and large
-//! allocations are not, and the scanner must stay within its work and memory budgets.
+//! time taken from the input (each landing), check the keyframe landed on, then read on from
+//! the planned offset with the file's length known, as the demuxer does: whole chunks taken
+//! when the scanner is idle, the scanner fed when that fails. Errors are fine; panics, hangs
+//! and large allocations are not, and the scanner must stay within its work and memory
+//! budgets.
 #![no_main]
 
 use gsth4::format::limits::READ_PIECE;
@@ -52,6 +54,18 @@ fuzz_target!(|data: &[u8]| {
                 }
                 Step::End => break,
                 Step::NeedMore => {
+                    if params[14] & 1 == 0 && s.buffered() == 0 && rest.len() - fed >= 12 {
+                        let head: [u8; 12] = rest[fed..fed + 12].try_into().unwrap();
+                        if let Ok(len) = s.whole_chunk_len(&head) {
+                            let end = fed + len as usize;
+                            assert!(end <= rest.len(), "a whole chunk past the known length");
+                            if s.take_whole(&head, &rest[fed + 12..end]).is_ok() {
+                                fed = end;
+                                items += 1;
+                                continue;
+                            }
+                        }
+                    }
                     let n = (1 + usize::from(params[13]) * 64).min(rest.len() - fed);
                     assert!(n > 0, "the scanner waits past the known length");
                     s.feed(&rest[fed..fed + n]);
