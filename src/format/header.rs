@@ -1,6 +1,6 @@
 //! The file header chunk (tag `H4MK`, always chunk 0 at offset 0).
 
-use crate::format::chunk::{PayloadReader, TAG_HEADER, encode_chunk};
+use crate::format::chunk::{PayloadReader, TAG_HEADER, TAG_META, encode_chunk};
 use crate::format::error::{Code, Error, Result};
 
 pub const VERSION_MAJOR: u16 = 1;
@@ -53,3 +53,12 @@ impl FileHeader {
         Ok(h)
     }
 }
+/// Whether `first`, the first bytes of an input, can be an H4MK file: it starts with the
+/// `H4MK` magic, or META stands at offset 20 where the format puts it (a file whose magic
+/// alone is damaged is still H4MK, for verify and repair to report and mend). Empty input is
+/// not.
+pub fn looks_like_h4mk(first: &[u8]) -> bool {
+    let meta_at = HEADER_CHUNK_LEN as usize;
+    first.starts_with(&TAG_HEADER) || first.get(meta_at..meta_at + 4) == Some(&TAG_META[..])
+}
+

@@ -13,7 +13,7 @@ use gsth4::format::scan::Step;
 use gsth4::format::source::IoSource;
 
 use crate::progress::Progress;
-use crate::{CliResult, Outcome, open};
+use crate::{CliResult, Outcome, open_h4mk};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -69,7 +69,7 @@ impl Unmasker {
 }
 
 pub fn run(a: Args) -> CliResult {
-    let mut r = Reader::open(IoSource::new(open(&a.file)?))?;
+    let mut r = Reader::open(IoSource::new(open_h4mk(&a.file)?))?;
     let track = match (a.track, r.meta().tracks.as_slice()) {
         (Some(t), _) if r.meta().track(t).is_some() => t,
         (Some(t), _) => return Err(format!("{} has no track {t}", a.file.display()).into()),

@@ -13,7 +13,7 @@ use gsth4::format::source::IoSource;
 use serde_json::{Value, json};
 
 use crate::timefmt::format_ns;
-use crate::{CliResult, Outcome, open};
+use crate::{CliResult, Outcome, open_h4mk};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -35,7 +35,7 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> CliResult {
-    let mut r = Reader::open(IoSource::new(open(&a.file)?))?;
+    let mut r = Reader::open(IoSource::new(open_h4mk(&a.file)?))?;
     let header = *r.header();
     let meta = r.meta().clone();
     let finished = r.is_finished();

@@ -11,7 +11,9 @@ mod timefmt;
 mod verify;
 
 use std::io::ErrorKind;
-use std::path::PathBuf;
+use std::path::Path;
+
+use gsth4::format::header::looks_like_h4mk;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -87,6 +89,41 @@ fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
 }
 
 /// Opens a file for reading with its path in the error.
-pub fn open(path: &PathBuf) -> Result<std::fs::File, Box<dyn std::error::Error>> {
+pub fn open(path: &Path) -> Result<std::fs::File, Box<dyn std::error::Error>> {
     std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()).into())
+}
+
+/// The media type GStreamer's typefinders give the first bytes of an input, if any.
+fn typefind(first: &[u8]) -> Option<String> {
+    gst::init().ok()?;
+    let (caps, _) =
+        gst_base::functions::type_find_helper_for_data(None::<&gst::Object>, first).ok()?;
+    Some(caps.structure(0)?.name().to_string())
+}
+
+/// Opens an H4MK input, refusing (exit 2) what is not one, by name: a directory, an empty file,
+/// or a file that is not H4MK (`looks_like_h4mk`; the kind of file it seems to be, typefound
+/// from its first bytes, is said). A file whose magic alone is damaged is opened.
+pub fn open_h4mk(path: &Path) -> Result<std::fs::File, Box<dyn std::error::Error>> {
+    use std::io::{Read, Seek};
+    let shown = path.display();
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot open {shown}: {e}"))?;
+    if meta.is_dir() {
+        return Err(format!("{shown} is a directory, not an H4MK file").into());
+    }
+    let mut f = open(path)?;
+    let mut first = Vec::with_capacity(4096);
+    (&mut f).take(4096).read_to_end(&mut first)?;
+    if first.is_empty() {
+        return Err(format!("{shown} is empty (0 bytes), not an H4MK file").into());
+    }
+    if !looks_like_h4mk(&first) {
+        let kind = typefind(&first)
+            .map(|caps| format!(" (GStreamer's typefinders say {caps})"))
+            .unwrap_or_default();
+        return Err(format!("{shown} is not an H4MK file{kind}").into());
+    }
+    f.rewind()
+        .map_err(|e| format!("{shown}: cannot read it from the start again: {e}"))?;
+    Ok(f)
 }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use gsth4::format::repair::repair;
 
 use crate::progress::{Progress, ProgressReader};
-use crate::{CliResult, Outcome, open};
+use crate::{CliResult, Outcome, open_h4mk};
 
 #[derive(clap::Args)]
 #[command(group(clap::ArgGroup::new("dest").required(true).args(["output", "in_place"])))]
@@ -24,7 +24,7 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> CliResult {
-    let file = open(&a.file)?;
+    let file = open_h4mk(&a.file)?;
     let len = file.metadata()?.len();
     let input = ProgressReader::new(
         BufReader::with_capacity(1 << 20, file),

@@ -8,7 +8,7 @@ use gsth4::format::seek::Snap;
 use gsth4::format::source::IoSource;
 
 use crate::timefmt::{format_ns, format_opt, parse_time};
-use crate::{CliResult, Outcome, open};
+use crate::{CliResult, Outcome, open_h4mk};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -29,7 +29,7 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> CliResult {
-    let mut r = Reader::open(IoSource::new(open(&a.file)?))?;
+    let mut r = Reader::open(IoSource::new(open_h4mk(&a.file)?))?;
     if let Some(t) = a.track
         && r.meta().track(t).is_none()
     {

@@ -7,7 +7,7 @@ use gsth4::format::merkle::hex;
 use gsth4::format::verify::verify;
 
 use crate::progress::Progress;
-use crate::{CliResult, Outcome, open};
+use crate::{CliResult, Outcome, open_h4mk};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -19,7 +19,7 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> CliResult {
-    let f = open(&a.file)?;
+    let f = open_h4mk(&a.file)?;
     let len = f.metadata()?.len();
     let mut progress = Progress::new("verify", len);
     let report = verify(BufReader::with_capacity(1 << 20, f), |done| {
