@@ -391,7 +391,15 @@ fn input_that_is_not_h4mk_is_named_and_refused() {
     let d = Dir::new();
     let mkv = d.p("clip.mkv");
     let made = Command::new("gst-launch-1.0")
-        .args(["-q", "videotestsrc", "num-buffers=3", "!", "jpegenc", "!", "matroskamux"])
+        .args([
+            "-q",
+            "videotestsrc",
+            "num-buffers=3",
+            "!",
+            "jpegenc",
+            "!",
+            "matroskamux",
+        ])
         .args(["!", "filesink", &format!("location={}", mkv.display())])
         .status()
         .unwrap();
@@ -402,7 +410,10 @@ fn input_that_is_not_h4mk_is_named_and_refused() {
     std::fs::create_dir(&dir).unwrap();
     let out = d.p("out.h4mk");
     let cases = [
-        (mkv.clone(), "is not an H4MK file (GStreamer's typefinders say video/x-matroska)"),
+        (
+            mkv.clone(),
+            "is not an H4MK file (GStreamer's typefinders say video/x-matroska)",
+        ),
         (empty.clone(), "is empty (0 bytes), not an H4MK file"),
         (dir.clone(), "is a directory, not an H4MK file"),
     ];
@@ -422,5 +433,8 @@ fn input_that_is_not_h4mk_is_named_and_refused() {
             assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
         }
     }
-    assert!(!out.exists(), "nothing is written for input that is not H4MK");
+    assert!(
+        !out.exists(),
+        "nothing is written for input that is not H4MK"
+    );
 }

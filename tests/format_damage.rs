@@ -213,3 +213,60 @@ fn hostile_headers_fail_fast_without_allocating() {
         Code::VeriAbsent
     );
 }
+
+/// Rewrites the payload byte at `at` of the chunk starting at `chunk` and fixes its CRC, as a
+/// deliberate editor would.
+fn edit_and_reseal(f: &mut [u8], chunk: usize, at: usize, value: u8) {
+    f[at] = value;
+    let h = gsth4::format::chunk::ChunkHeader::parse(f[chunk..chunk + 12].try_into().unwrap());
+    let end = chunk + h.chunk_len() as usize;
+    let crc = gsth4::format::chunk::chunk_crc(&h.tag, h.size, &[&f[chunk + 12..end]]);
+    f[chunk + 8..chunk + 12].copy_from_slice(&crc.to_le_bytes());
+}
+
+/// Findings about SEEK entries and VERI's HASH directory say what differs, in words: no Rust
+/// debug text, and no "lists 6; the file has 6".
+#[test]
+fn index_and_directory_findings_say_what_differs() {
+    let f = small_file();
+    let n = f.len();
+    let tail = gsth4::format::tail::Tail::check(&f[n - 36..], n as u64)
+        .unwrap()
+        .unwrap();
+    // The first SEEK entry's time, one nanosecond later.
+    let s = tail.seek_offset as usize;
+    let tracks = u32::from_le_bytes(f[s + 12..s + 16].try_into().unwrap()) as usize;
+    let entry = s + 12 + 8 + 48 * tracks;
+    let mut g = f.clone();
+    edit_and_reseal(&mut g, s, entry, f[entry].wrapping_add(1));
+    let report = verify(g.as_slice(), |_| {}).unwrap();
+    let seek: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|e| e.code == Code::SeekEntryMismatch)
+        .collect();
+    assert_eq!(seek.len(), 1, "{:?}", report.findings);
+    let msg = &seek[0].message;
+    assert!(msg.contains("SEEK has a keyframe at 1 ns"), "{msg}");
+    assert!(msg.contains("the blocks give a keyframe at 0 ns"), "{msg}");
+    assert!(!msg.contains("Some("), "{msg}");
+    // The first piece of VERI's HASH directory pointing one byte off.
+    let v = tail.veri_offset as usize;
+    let others = u32::from_le_bytes(f[v + 12 + 32..v + 12 + 36].try_into().unwrap()) as usize;
+    let piece_offset = v + 12 + 72 + 56 * others + 16;
+    let mut g = f.clone();
+    edit_and_reseal(&mut g, v, piece_offset, f[piece_offset] ^ 1);
+    let report = verify(g.as_slice(), |_| {}).unwrap();
+    let dir: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|e| e.message.contains("HASH directory"))
+        .collect();
+    assert_eq!(dir.len(), 1, "{:?}", report.findings);
+    let msg = &dir[0].message;
+    assert!(msg.contains("first at entry 0"), "{msg}");
+    assert!(
+        !msg.contains("lists 6 HASH chunks; the file has 6"),
+        "{msg}"
+    );
+}

@@ -61,4 +61,3 @@ pub fn looks_like_h4mk(first: &[u8]) -> bool {
     let meta_at = HEADER_CHUNK_LEN as usize;
     first.starts_with(&TAG_HEADER) || first.get(meta_at..meta_at + 4) == Some(&TAG_META[..])
 }
-

@@ -510,14 +510,26 @@ impl Verifier {
             .collect();
         let seen: Vec<&PieceRef> = self.pieces.iter().collect();
         if listed != seen {
+            let say = |p: Option<&&PieceRef>| match p {
+                Some(p) => format!(
+                    "a HASH chunk at offset {} (chunk {}) from leaf {}",
+                    p.offset, p.ordinal, p.first_leaf
+                ),
+                None => "none".to_string(),
+            };
+            let i = (0..listed.len().max(seen.len()))
+                .find(|i| listed.get(*i) != seen.get(*i))
+                .unwrap_or(0);
             self.find(Error::at(
                 Code::ChunkUnlisted,
                 c.ordinal,
                 c.offset,
                 format!(
-                    "VERI lists {} HASH chunks; the file has {}",
-                    veri.pieces.len(),
-                    self.pieces.len()
+                    "VERI's HASH directory differs from the HASH chunks found, first at entry {i}: VERI lists {}, the file has {} ({} listed, {} found)",
+                    say(listed.get(i)),
+                    say(seen.get(i)),
+                    listed.len(),
+                    seen.len()
                 ),
             ));
         }
@@ -566,14 +578,21 @@ impl Verifier {
             if let Some(i) =
                 (0..kept.len().max(actual.len())).find(|i| kept.get(*i) != actual.get(*i))
             {
+                let say = |e: Option<&crate::format::seek::SeekEntry>| match e {
+                    Some(e) => format!(
+                        "a keyframe at {} ns (block ordinal {}, offset {})",
+                        e.time, e.ordinal, e.offset
+                    ),
+                    None => "no keyframe".to_string(),
+                };
                 self.findings.push(
                     Error::new(
                         Code::SeekEntryMismatch,
                         format!(
-                            "track {} keyframe {i}: SEEK has {:?}, the blocks give {:?}",
+                            "track {} keyframe {i}: SEEK has {}, the blocks give {}",
                             s.track,
-                            kept.get(i),
-                            actual.get(i)
+                            say(kept.get(i)),
+                            say(actual.get(i))
                         ),
                     )
                     .with_offset(offset),
