@@ -1,5 +1,7 @@
 //! The `h4mk` command line: outputs, exit codes and errors on real files.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -437,4 +439,41 @@ fn input_that_is_not_h4mk_is_named_and_refused() {
         !out.exists(),
         "nothing is written for input that is not H4MK"
     );
+}
+
+/// `seek` without `--track` lands where players do (the first video track with keyframes, not
+/// the audio keyframe just before); a time past the end is said; a negative time is refused
+/// with a reason (not a suggestion of `-- -1`).
+#[test]
+fn seek_follows_one_rule_and_says_what_is_odd() {
+    let d = Dir::new();
+    let f = d.p("av.h4mk");
+    let m = common::meta(2, gsth4::format::meta::CheckpointPolicy::default());
+    std::fs::write(
+        &f,
+        common::write_file(&m, &common::sample_blocks(2, 250, 5)),
+    )
+    .unwrap();
+    let p = f.to_str().unwrap();
+    let v = json(&h4mk(&["seek", p, "5.5", "--json"]));
+    assert_eq!(v["track"], 0, "{v}");
+    assert_eq!(v["keyframe_time_ns"], 5_200_000_000u64, "{v}");
+    assert_eq!(v["past_end"], false, "{v}");
+    let v = json(&h4mk(&["seek", p, "5.5", "--track", "1", "--json"]));
+    assert_eq!(v["keyframe_time_ns"], 5_480_000_001u64, "{v}");
+    // 250 frames of 40 ms: the video track ends at 10 s.
+    let o = h4mk(&["seek", p, "999"]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(
+        err.contains("is past the end of track 0 (0:00:10.000000000)"),
+        "{err}"
+    );
+    assert!(out.contains("0:00:09.600000000"), "{out}");
+    assert_eq!(json(&h4mk(&["seek", p, "999", "--json"]))["past_end"], true);
+    let o = h4mk(&["seek", p, "-1"]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err.contains("'-1' is before the start"), "{err}");
+    assert!(!err.contains("-- -1"), "{err}");
 }

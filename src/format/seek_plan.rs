@@ -2,7 +2,7 @@
 //! every audio and video track can decode.
 
 use crate::format::error::{Code, Error, Result};
-use crate::format::meta::{Meta, TrackKind};
+use crate::format::meta::{Meta, Track, TrackKind};
 use crate::format::seek::{SeekHit, SeekTable, Snap};
 
 /// Which keyframe of the reference track a seek lands on.
@@ -27,6 +27,16 @@ pub struct SeekPlan {
     pub offset: u64,
 }
 
+/// The track seeks land on: the first video track with keyframes, else the first track with
+/// any (the demuxer's and `h4mk seek`'s one rule).
+pub fn reference_track<'a>(meta: &'a Meta, table: &SeekTable) -> Option<&'a Track> {
+    let has_keyframes = |id: u32| table.summary(id).is_some_and(|s| s.entry_count > 0);
+    meta.tracks
+        .iter()
+        .find(|t| t.kind == TrackKind::Video && has_keyframes(t.id))
+        .or_else(|| meta.tracks.iter().find(|t| has_keyframes(t.id)))
+}
+
 /// Plans a seek to stream time `target`. `find` looks a keyframe up by block time in one
 /// track (the reader's or an in-memory index).
 pub fn plan(
@@ -36,12 +46,7 @@ pub fn plan(
     landing: Landing,
     mut find: impl FnMut(u32, u64, Snap) -> Result<Option<SeekHit>>,
 ) -> Result<SeekPlan> {
-    let has_keyframes = |id: u32| table.summary(id).is_some_and(|s| s.entry_count > 0);
-    let reference = meta
-        .tracks
-        .iter()
-        .find(|t| t.kind == TrackKind::Video && has_keyframes(t.id))
-        .or_else(|| meta.tracks.iter().find(|t| has_keyframes(t.id)))
+    let reference = reference_track(meta, table)
         .ok_or_else(|| Error::new(Code::SeekAbsent, "the index holds no keyframes"))?;
     let raw = reference.block_time(target);
     let before = find(reference.id, raw, Snap::Before)?;

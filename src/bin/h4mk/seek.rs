@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use gsth4::format::reader::Reader;
 use gsth4::format::seek::Snap;
+use gsth4::format::seek_plan::reference_track;
 use gsth4::format::source::IoSource;
 
 use crate::timefmt::{format_ns, format_opt, parse_time};
@@ -14,10 +15,12 @@ use crate::{CliResult, Outcome, open_h4mk};
 pub struct Args {
     /// The H4MK file
     file: PathBuf,
-    /// Target time: seconds (12.5), H:MM:SS.frac, or with a unit (1500ms, 40us, 7ns)
-    #[arg(value_parser = parse_time)]
+    /// Target time from the start of the file: seconds (12.5), H:MM:SS.frac, or with a unit
+    /// (1500ms, 40us, 7ns)
+    #[arg(value_parser = parse_time, allow_negative_numbers = true)]
     time: u64,
-    /// Only this track's keyframes (default: any track)
+    /// This track's keyframes (default: the first video track with keyframes, else the first
+    /// track with any: where players land)
     #[arg(long)]
     track: Option<u32>,
     /// The first keyframe at or after the time instead of the last one at or before it
@@ -35,15 +38,43 @@ pub fn run(a: Args) -> CliResult {
     {
         return Err(format!("{} has no track {t}", a.file.display()).into());
     }
+    let track = match a.track {
+        Some(t) => t,
+        None => {
+            let table = r.seek_table()?.clone();
+            let meta = r.meta().clone();
+            reference_track(&meta, &table)
+                .ok_or_else(|| format!("{} has no keyframes to seek to", a.file.display()))?
+                .id
+        }
+    };
+    // Past the end of the track: said, not silently answered with its last keyframe.
+    let end = r
+        .seek_table()?
+        .summary(track)
+        .and_then(|s| s.end_time)
+        .zip(r.meta().track(track))
+        .map(|(end, t)| t.stream_time(end));
+    let past_end = end.is_some_and(|end| a.time >= end);
+    if let Some(end) = end.filter(|_| past_end && !a.json) {
+        eprintln!(
+            "h4mk: {} is past the end of track {track} ({})",
+            format_ns(a.time),
+            format_ns(end)
+        );
+    }
     let snap = if a.after { Snap::After } else { Snap::Before };
     let rel = if a.after {
         "at or after"
     } else {
         "at or before"
     };
-    let Some((hit, block)) = r.seek_verified(a.track, a.time, snap)? else {
+    let Some((hit, block)) = r.seek_verified(Some(track), a.time, snap)? else {
         if a.json {
-            println!("{}", serde_json::json!({"found": false, "time_ns": a.time}));
+            println!(
+                "{}",
+                serde_json::json!({"found": false, "time_ns": a.time, "track": track, "past_end": past_end})
+            );
         } else {
             println!("no keyframe {rel} {}", format_ns(a.time));
         }
@@ -72,6 +103,7 @@ pub fn run(a: Args) -> CliResult {
             "dts_ns": block.header.dts,
             "bytes": block.data.len(),
             "leaf_verified": r.is_finished(),
+            "past_end": past_end,
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {

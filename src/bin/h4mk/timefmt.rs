@@ -18,6 +18,11 @@ pub fn format_opt(t: Option<u64>) -> String {
 
 /// Parses `12.5` (seconds), `1:02:03.5`, `2:03`, or `1500ms` / `40us` / `7ns` into nanoseconds.
 pub fn parse_time(s: &str) -> Result<u64, String> {
+    if s.starts_with('-') {
+        return Err(format!(
+            "'{s}' is before the start: times count from the start of the file (0)"
+        ));
+    }
     let bad = || {
         format!(
             "'{s}' is not a time: use seconds (12.5), H:MM:SS.frac, or a number with ns/us/ms/s"
