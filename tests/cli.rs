@@ -477,3 +477,52 @@ fn seek_follows_one_rule_and_says_what_is_odd() {
     assert!(err.contains("'-1' is before the start"), "{err}");
     assert!(!err.contains("-- -1"), "{err}");
 }
+
+/// `verify` takes several files and `-` for standard input; a file that cannot be read is
+/// reported and the others are still verified (exit 2 then, else 1 for any problem).
+#[test]
+fn verify_takes_several_files_and_standard_input() {
+    let d = Dir::new();
+    let good = d.p("good.h4mk");
+    let m = common::meta(1, gsth4::format::meta::CheckpointPolicy::default());
+    let bytes = common::write_file(&m, &common::sample_blocks(1, 50, 3));
+    std::fs::write(&good, &bytes).unwrap();
+    let bad = d.p("bad.h4mk");
+    let mut damaged = bytes.clone();
+    damaged[bytes.len() / 2] ^= 0x10;
+    std::fs::write(&bad, &damaged).unwrap();
+    let (g, b) = (good.to_str().unwrap(), bad.to_str().unwrap());
+
+    let o = h4mk(&["verify", g, b]);
+    let (out, _) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("good.h4mk: OK"), "{out}");
+    assert!(out.contains("bad.h4mk: 1 problem(s)"), "{out}");
+
+    let o = h4mk(&["verify", g, "/nonexistent/x.h4mk"]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(out.contains("good.h4mk: OK"), "{out}");
+    assert!(err.contains("cannot open /nonexistent/x.h4mk"), "{err}");
+
+    let v = json(&h4mk(&["verify", "--json", g, b]));
+    assert_eq!(v.as_array().map(|a| a.len()), Some(2), "{v}");
+    assert_eq!(v[0]["ok"], true);
+    assert_eq!(v[1]["ok"], false);
+
+    let mut child = Command::new(BIN)
+        .args(["verify", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(&bytes).unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    assert!(
+        text(&o).0.starts_with("standard input: OK"),
+        "{}",
+        text(&o).0
+    );
+}

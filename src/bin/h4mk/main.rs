@@ -51,6 +51,8 @@ pub enum Outcome {
     Ok,
     /// The command ran but found problems (verify); exit status 1.
     Problems,
+    /// Some inputs could not be read; each error was already reported; exit status 2.
+    Errors,
 }
 
 fn main() -> ExitCode {
@@ -72,6 +74,7 @@ fn main() -> ExitCode {
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::Problems) => ExitCode::from(1),
+        Ok(Outcome::Errors) => ExitCode::from(2),
         Err(e) if is_broken_pipe(e.as_ref()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("h4mk: {e}");
@@ -101,28 +104,54 @@ fn typefind(first: &[u8]) -> Option<String> {
     Some(caps.structure(0)?.name().to_string())
 }
 
+/// The first 4 KiB of an input, for telling what it is.
+fn first_bytes(r: &mut impl std::io::Read) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut first = Vec::with_capacity(4096);
+    r.take(4096).read_to_end(&mut first)?;
+    Ok(first)
+}
+
+/// Refuses an input named `shown` whose first bytes are `first` if it is not H4MK: empty, or
+/// neither H4MK magic nor META where the format puts it (`looks_like_h4mk`).
+fn check_h4mk(shown: &str, first: &[u8]) -> Result<(), Box<dyn std::error::Error>> {
+    if first.is_empty() {
+        return Err(format!("{shown} is empty (0 bytes), not an H4MK file").into());
+    }
+    if !looks_like_h4mk(first) {
+        let kind = typefind(first)
+            .map(|caps| format!(" (GStreamer's typefinders say {caps})"))
+            .unwrap_or_default();
+        return Err(format!("{shown} is not an H4MK file{kind}").into());
+    }
+    Ok(())
+}
+
+/// An H4MK input read in order: a file, or standard input for `-`; checked as `open_h4mk`
+/// checks, the bytes read for that handed back first.
+pub fn read_h4mk(path: &Path) -> Result<Box<dyn std::io::Read>, Box<dyn std::error::Error>> {
+    use std::io::Read;
+    if path.as_os_str() != "-" {
+        return Ok(Box::new(open_h4mk(path)?));
+    }
+    let mut stdin = std::io::stdin().lock();
+    let first = first_bytes(&mut stdin)?;
+    check_h4mk("standard input", &first)?;
+    Ok(Box::new(std::io::Cursor::new(first).chain(stdin)))
+}
+
 /// Opens an H4MK input, refusing (exit 2) what is not one, by name: a directory, an empty file,
 /// or a file that is not H4MK (`looks_like_h4mk`; the kind of file it seems to be, typefound
 /// from its first bytes, is said). A file whose magic alone is damaged is opened.
 pub fn open_h4mk(path: &Path) -> Result<std::fs::File, Box<dyn std::error::Error>> {
-    use std::io::{Read, Seek};
+    use std::io::Seek;
     let shown = path.display();
     let meta = std::fs::metadata(path).map_err(|e| format!("cannot open {shown}: {e}"))?;
     if meta.is_dir() {
         return Err(format!("{shown} is a directory, not an H4MK file").into());
     }
     let mut f = open(path)?;
-    let mut first = Vec::with_capacity(4096);
-    (&mut f).take(4096).read_to_end(&mut first)?;
-    if first.is_empty() {
-        return Err(format!("{shown} is empty (0 bytes), not an H4MK file").into());
-    }
-    if !looks_like_h4mk(&first) {
-        let kind = typefind(&first)
-            .map(|caps| format!(" (GStreamer's typefinders say {caps})"))
-            .unwrap_or_default();
-        return Err(format!("{shown} is not an H4MK file{kind}").into());
-    }
+    check_h4mk(&shown.to_string(), &first_bytes(&mut f)?)?;
     f.rewind()
         .map_err(|e| format!("{shown}: cannot read it from the start again: {e}"))?;
     Ok(f)

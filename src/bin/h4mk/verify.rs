@@ -1,39 +1,80 @@
 //! `h4mk verify`: every CRC, leaf, digest and root; every failure listed; exit 1 on any.
 
 use std::io::BufReader;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use gsth4::format::merkle::hex;
 use gsth4::format::verify::verify;
 
 use crate::progress::Progress;
-use crate::{CliResult, Outcome, open_h4mk};
+use crate::{CliResult, Outcome, read_h4mk};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The H4MK file
-    file: PathBuf,
-    /// Print the report as JSON
+    /// The H4MK files ("-": standard input)
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Print each report as JSON (an array when several files are given)
     #[arg(long)]
     json: bool,
 }
 
+/// Verifies every file given; one that cannot be read is reported and the others still are.
 pub fn run(a: Args) -> CliResult {
-    let f = open_h4mk(&a.file)?;
-    let len = f.metadata()?.len();
+    let mut json = Vec::new();
+    let (mut problems, mut errors) = (false, false);
+    for file in &a.files {
+        match verify_one(file, a.json) {
+            Ok((ok, report)) => {
+                problems |= !ok;
+                json.extend(report);
+            }
+            Err(e) => {
+                eprintln!("h4mk: {e}");
+                errors = true;
+            }
+        }
+    }
+    if a.json {
+        let out = match json.len() {
+            1 if a.files.len() == 1 => json.remove(0),
+            _ => serde_json::Value::Array(json),
+        };
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    }
+    Ok(if errors {
+        Outcome::Errors
+    } else if problems {
+        Outcome::Problems
+    } else {
+        Outcome::Ok
+    })
+}
+
+/// Verifies one file: whether it is intact, and its JSON report when asked for.
+fn verify_one(
+    file: &Path,
+    as_json: bool,
+) -> Result<(bool, Option<serde_json::Value>), Box<dyn std::error::Error>> {
+    let input = read_h4mk(file)?;
+    let len = std::fs::metadata(file).map_or(0, |m| m.len());
     let mut progress = Progress::new("verify", len);
-    let report = verify(BufReader::with_capacity(1 << 20, f), |done| {
+    let report = verify(BufReader::with_capacity(1 << 20, input), |done| {
         progress.update(done)
     })?;
     progress.done();
-    if a.json {
+    let shown = match file.as_os_str() == "-" {
+        true => "standard input".to_string(),
+        false => file.display().to_string(),
+    };
+    if as_json {
         let findings: Vec<_> = report
             .findings
             .iter()
             .map(|f| serde_json::json!({"code": f.code.as_str(), "chunk": f.chunk, "offset": f.offset, "message": f.message}))
             .collect();
         let out = serde_json::json!({
-            "file": a.file.display().to_string(),
+            "file": shown,
             "ok": report.is_ok(),
             "bytes": report.bytes,
             "chunks": report.chunks,
@@ -43,11 +84,11 @@ pub fn run(a: Args) -> CliResult {
             "root": report.root.map(|r| hex(&r)),
             "findings": findings,
         });
-        println!("{}", serde_json::to_string_pretty(&out)?);
-    } else if report.is_ok() {
+        return Ok((report.is_ok(), Some(out)));
+    }
+    if report.is_ok() {
         println!(
-            "{}: OK: {} chunks, {} blocks, {} checkpoints, {} bytes; Merkle root {}",
-            a.file.display(),
+            "{shown}: OK: {} chunks, {} blocks, {} checkpoints, {} bytes; Merkle root {}",
             report.chunks,
             report.blocks,
             report.checkpoints,
@@ -56,8 +97,7 @@ pub fn run(a: Args) -> CliResult {
         );
     } else {
         println!(
-            "{}: {} problem(s) in {} chunks ({} blocks); bytes 0..{} verified",
-            a.file.display(),
+            "{shown}: {} problem(s) in {} chunks ({} blocks); bytes 0..{} verified",
             report.findings.len(),
             report.chunks,
             report.blocks,
@@ -75,9 +115,5 @@ pub fn run(a: Args) -> CliResult {
             );
         }
     }
-    Ok(if report.is_ok() {
-        Outcome::Ok
-    } else {
-        Outcome::Problems
-    })
+    Ok((report.is_ok(), None))
 }
