@@ -124,21 +124,20 @@ impl H4mkDemux {
                 Next::Failed(e) => return Err(e.to_string()),
             }
         };
-        let LoadedIndex {
-            table,
-            payload: Some(payload),
-            ..
-        } = loaded
-        else {
-            return Err("SEEK's entries were not read".into());
+        Self::install_index(&mut self.lock(), loaded).map_err(String::from)
+    }
+
+    /// Makes an index read from the end the one seeks use, and takes the duration from it.
+    fn install_index(state: &mut State, loaded: LoadedIndex) -> Result<(), &'static str> {
+        let Some(entries) = loaded.payload else {
+            return Err("SEEK's entries were not read");
         };
-        let mut state = self.lock();
         if let Some(meta) = &state.meta {
-            state.duration = Self::duration_of(meta, &table);
+            state.duration = Self::duration_of(meta, &loaded.table);
         }
         state.index = Some(Index::Memory {
-            table,
-            entries: payload,
+            table: loaded.table,
+            entries,
         });
         Ok(())
     }
@@ -303,14 +302,8 @@ impl H4mkDemux {
                         offset
                     }
                     Next::Loaded(l) => {
-                        if let Some(meta) = &state.meta {
-                            state.duration = Self::duration_of(meta, &l.table);
-                        }
-                        if let Some(entries) = l.payload {
-                            state.index = Some(Index::Memory {
-                                table: l.table,
-                                entries,
-                            });
+                        if let Err(e) = Self::install_index(&mut state, l) {
+                            gst::warning!(CAT, imp = self, "index at the end unusable: {e}");
                         }
                         resume
                     }
