@@ -437,3 +437,47 @@ fn remuxing_as_stored_gives_the_same_bytes() {
     assert_eq!(a.len(), b.len());
     assert!(a == b, "the remuxed file differs");
 }
+
+/// Blocks per track of an H4MK file, by its index.
+fn block_counts(path: &str) -> Vec<u64> {
+    let bytes = std::fs::read(path).unwrap();
+    let mut r = gsth4::format::reader::Reader::open(bytes.as_slice()).unwrap();
+    r.seek_table()
+        .unwrap()
+        .tracks
+        .iter()
+        .map(|t| t.block_count)
+        .collect()
+}
+
+/// The demuxer ends each pad right after its track's last block, so a muxer downstream that
+/// waits on every pad is not left waiting on a finished track while the video queue fills
+/// (with EOS only at the end of the file, both remuxes below stall for good).
+#[test]
+fn remuxing_a_file_whose_audio_ends_3_s_early_completes() {
+    let (_d, path) = tmp("early.h4mk");
+    let p = pipeline(&format!(
+        "videotestsrc num-buffers=180 ! video/x-raw,format=I420,width=160,height=120,framerate=30/1 \
+           ! x264enc key-int-max=30 speed-preset=ultrafast ! h264parse ! queue ! m.video_0 \
+         audiotestsrc num-buffers=129 samplesperbuffer=1024 ! audio/x-raw,rate=44100,channels=1 \
+           ! queue ! m.audio_0 \
+         h4mkmux name=m ! filesink location={path}"
+    ));
+    run(&p, 60);
+    let counts = block_counts(&path);
+    assert_eq!(counts, vec![180, 129]);
+    for (muxer, out) in [("h4mkmux", "remuxed.h4mk"), ("matroskamux", "remuxed.mkv")] {
+        let out = path.replace("early.h4mk", out);
+        let p = pipeline(&format!(
+            "filesrc location={path} ! h4mkdemux name=d \
+             d.video_0 ! queue ! m.video_0   d.audio_0 ! queue ! m.audio_0 \
+             {muxer} name=m ! filesink location={out}"
+        ));
+        run(&p, 30);
+        if muxer == "h4mkmux" {
+            assert_eq!(block_counts(&out), counts, "every block remuxed");
+        } else {
+            assert!(std::fs::metadata(&out).unwrap().len() > 10_000);
+        }
+    }
+}

@@ -22,6 +22,8 @@ pub struct SeekPlan {
     pub track: u32,
     /// Stream time of the keyframe landed on.
     pub keyframe: u64,
+    /// Where that keyframe's block starts.
+    pub keyframe_offset: u64,
     /// Where to read from: no later than that keyframe and than the keyframe at or before it
     /// of every other audio and video track.
     pub offset: u64,
@@ -78,6 +80,7 @@ pub fn plan(
     Ok(SeekPlan {
         track: reference.id,
         keyframe,
+        keyframe_offset: hit.entry.offset,
         offset,
     })
 }
@@ -162,7 +165,11 @@ mod tests {
     fn reads_from_where_audio_can_start_too_but_ignores_data() {
         // Video keyframe at 4 s is at offset 400_010; audio at 4 s is at 400_020; the data
         // track's keyframe at 4 s (offset 400_000) does not pull the offset back.
-        assert_eq!(run(4_100_000_000, Landing::Before).offset, 400_010);
+        let p = run(4_100_000_000, Landing::Before);
+        assert_eq!((p.offset, p.keyframe_offset), (400_010, 400_010));
+        let p = run(16_000_000_000, Landing::Before);
+        assert_eq!(p.keyframe, 16 * S);
+        assert_eq!(p.keyframe_offset, 1_600_010);
     }
 
     #[test]

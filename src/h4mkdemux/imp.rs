@@ -24,8 +24,10 @@ use crate::format::scan::{Damage, Scanner, Step};
 use crate::format::seek::{SeekHit, SeekTable, Snap};
 use crate::format::seek_plan::{self, Landing};
 use push::{Fetch, Startup};
+use walk::Walk;
 
 mod push;
+mod walk;
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -52,7 +54,10 @@ struct Stream {
     pad: gst::Pad,
     track: Track,
     discont: bool,
+    /// Every block this stream sends before the segment's stop has gone out.
     past_stop: bool,
+    /// EOS was pushed on the pad (its track ended or passed the stop, or the file ended).
+    eos: bool,
     /// After a seek, delta blocks are dropped until the stream's first keyframe.
     need_keyframe: bool,
     /// Stream time this pad has been served up to (by a block or a GAP event).
@@ -92,6 +97,14 @@ impl Index {
     }
 }
 
+/// Where a seek lands: the segment, where reading starts, and how the file is walked.
+#[derive(Debug, Clone)]
+struct SeekTarget {
+    segment: gst::FormattedSegment<gst::ClockTime>,
+    offset: u64,
+    walk: Walk,
+}
+
 enum Out {
     Event(gst::Pad, gst::Event),
     Buffer(gst::Pad, gst::Buffer),
@@ -116,9 +129,14 @@ struct State {
     duration: Option<gst::ClockTime>,
     position: Option<gst::ClockTime>,
     combiner: gst_base::UniqueFlowCombiner,
-    last_seek: Option<gst::Seqnum>,
+    /// The last seek handled, and whether it was taken (`None` while it is being handled): the
+    /// same seek arriving on another pad, or again from an element that retried it, gets the
+    /// same answer.
+    last_seek: Option<(gst::Seqnum, Option<bool>)>,
     group_id: gst::GroupId,
     eos_sent: bool,
+    /// How the pull task walks the file for this segment.
+    walk: Walk,
     /// What only pull mode keeps (`pull` true).
     pulling: PullState,
     /// What only push mode keeps (`pull` false).
@@ -144,7 +162,7 @@ struct PushState {
     downstream_flushing: bool,
     /// A push-mode seek sent upstream: applied when its FLUSH_STOP comes back, so that no
     /// buffer from the old position is taken for the new one.
-    pending_seek: Option<(gst::FormattedSegment<gst::ClockTime>, u64, gst::Seqnum)>,
+    pending_seek: Option<(SeekTarget, gst::Seqnum)>,
     startup: Startup,
 }
 
@@ -189,6 +207,7 @@ impl Default for State {
             last_seek: None,
             group_id: gst::GroupId::next(),
             eos_sent: false,
+            walk: Walk::Forward,
             pulling: PullState::default(),
             pushing: PushState::default(),
         }
@@ -345,6 +364,7 @@ impl H4mkDemux {
                 track,
                 discont: true,
                 past_stop: false,
+                eos: false,
                 need_keyframe: false,
                 served_until: None,
                 shift,
@@ -398,6 +418,10 @@ impl H4mkDemux {
             Step::Damage(d) => return self.handle_damage(state, &d, out),
             Step::NeedMore | Step::End => return Ok(()),
         };
+        if chunk.offset >= state.walk.end() {
+            // The span of a reverse or key-unit walk is done.
+            return Err(gst::FlowError::Eos);
+        }
         let item = match decode(&chunk) {
             Ok(item) => item,
             Err(e) => {
@@ -451,6 +475,18 @@ impl H4mkDemux {
                     }
                 }
                 let stop = state.segment.stop();
+                let seqnum = state.segment_seqnum;
+                let forward = state.walk.is_forward();
+                // Each pad ends with its track, unless the application continues the segment.
+                let ends_tracks =
+                    forward && !state.segment.flags().contains(gst::SegmentFlags::SEGMENT);
+                let block_count = match &state.index {
+                    Some(Index::Memory { table, .. }) => {
+                        table.summary(header.track).map(|t| t.block_count)
+                    }
+                    _ => None,
+                };
+                let sends = state.walk.sends(header.track, chunk.offset);
                 let Some(s) = state
                     .streams
                     .iter_mut()
@@ -465,13 +501,26 @@ impl H4mkDemux {
                     );
                     return Ok(());
                 };
+                if s.eos || s.past_stop || !sends {
+                    return Ok(());
+                }
                 let header = header.later_by(s.shift);
                 let stream_time = header.time().map(|t| s.track.stream_time(t));
-                if let (Some(st), Some(stop)) = (stream_time, stop)
-                    && st >= stop.nseconds()
+                // Decode order passes the stop with the first block whose DTS (its PTS when it
+                // has none) does: every block after it presents at or after the stop, and every
+                // block before it is sent, so each frame before the stop arrives with the
+                // frames it references. Decoders and sinks clip what presents past the stop.
+                let decode_time = header.dts.or(header.pts).map(|t| s.track.stream_time(t));
+                if let (Some(dt), Some(stop)) = (decode_time, stop)
+                    && dt >= stop.nseconds()
                 {
                     s.past_stop = true;
-                    if state.streams.iter().all(|s| s.past_stop) {
+                    if ends_tracks {
+                        s.eos = true;
+                        let eos = gst::event::Eos::builder().seqnum(seqnum).build();
+                        out.push(Out::Event(s.pad.clone(), eos));
+                    }
+                    if state.streams.iter().all(|s| s.past_stop || s.eos) {
                         return Err(gst::FlowError::Eos);
                     }
                     return Ok(());
@@ -507,8 +556,28 @@ impl H4mkDemux {
                     state.position = Some(gst::ClockTime::from_nseconds(st));
                 }
                 out.push(Out::Buffer(s.pad.clone(), buffer));
+                // The index knows each track's block count: the pad ends with its last block.
+                let pad = s.pad.clone();
+                if ends_tracks && block_count == Some(header.index + 1) {
+                    s.eos = true;
+                    let eos = gst::event::Eos::builder().seqnum(seqnum).build();
+                    out.push(Out::Event(pad.clone(), eos));
+                }
                 if let Some(st) = stream_time {
-                    Self::fill_sparse_gaps(state, st, out);
+                    if forward {
+                        let st = gst::ClockTime::from_nseconds(st);
+                        if state.segment.position().is_none_or(|p| st > p) {
+                            state.segment.set_position(st);
+                        }
+                    }
+                    if state.walk.key_units() {
+                        Self::gap_others(state, &pad, st, out);
+                    } else {
+                        Self::fill_sparse_gaps(state, st, out);
+                    }
+                }
+                if state.streams.iter().all(|s| s.past_stop || s.eos) {
+                    return Err(gst::FlowError::Eos);
                 }
             }
             Item::Seek { table, payload } if !state.pull && state.index.is_none() => {
@@ -525,6 +594,18 @@ impl H4mkDemux {
             _ => {}
         }
         Ok(())
+    }
+
+    /// Key-unit trick mode sends the reference track's keyframes only: the other pads get a
+    /// GAP at each, so that sinks waiting on them keep going.
+    fn gap_others(state: &State, sent: &gst::Pad, now: u64, out: &mut Vec<Out>) {
+        for s in state.streams.iter().filter(|s| s.pad != *sent && !s.eos) {
+            let at = gst::ClockTime::from_nseconds(s.track.block_time(now));
+            let gap = gst::event::Gap::builder(at)
+                .seqnum(state.segment_seqnum)
+                .build();
+            out.push(Out::Event(s.pad.clone(), gap));
+        }
     }
 
     /// Sparse streams (text, data) that fell more than SPARSE_LAG behind `now` (stream time)
@@ -630,23 +711,64 @@ impl H4mkDemux {
         flow
     }
 
+    /// The end of the segment: SEGMENT_DONE (message and event) for a segment seek, else EOS.
+    fn end_segment(&self) {
+        let done = {
+            let mut state = self.lock();
+            if !state.segment.flags().contains(gst::SegmentFlags::SEGMENT) {
+                None
+            } else if std::mem::replace(&mut state.eos_sent, true) {
+                return;
+            } else {
+                let position = if state.segment.rate() > 0.0 {
+                    state.segment.stop().or(state.duration)
+                } else {
+                    state.segment.start()
+                };
+                if let Some(p) = position {
+                    state.segment.set_position(p);
+                }
+                let pads: Vec<gst::Pad> = state.streams.iter().map(|s| s.pad.clone()).collect();
+                Some((pads, position, state.segment_seqnum))
+            }
+        };
+        let Some((pads, position, seqnum)) = done else {
+            self.push_eos();
+            return;
+        };
+        gst::debug!(CAT, imp = self, "segment done at {}", position.display());
+        let _ = self.obj().post_message(
+            gst::message::SegmentDone::builder(position)
+                .src(&*self.obj())
+                .seqnum(seqnum)
+                .build(),
+        );
+        for pad in pads {
+            pad.push_event(
+                gst::event::SegmentDone::builder(position)
+                    .seqnum(seqnum)
+                    .build(),
+            );
+        }
+    }
+
+    /// EOS on every pad that has not had it yet.
     fn push_eos(&self) {
-        let (pads, seqnum) = {
+        let (pads, seqnum, declared) = {
             let mut state = self.lock();
             if state.eos_sent {
                 return;
             }
             state.eos_sent = true;
-            (
-                state
-                    .streams
-                    .iter()
-                    .map(|s| s.pad.clone())
-                    .collect::<Vec<_>>(),
-                state.segment_seqnum,
-            )
+            let declared = !state.streams.is_empty();
+            let pads: Vec<gst::Pad> = state
+                .streams
+                .iter_mut()
+                .filter_map(|s| (!std::mem::replace(&mut s.eos, true)).then(|| s.pad.clone()))
+                .collect();
+            (pads, state.segment_seqnum, declared)
         };
-        if pads.is_empty() {
+        if !declared {
             gst::element_imp_error!(
                 self,
                 gst::StreamError::Demux,
@@ -717,6 +839,9 @@ impl H4mkDemux {
                 self.open_pull(&mut state, out)?;
             }
             let offset = state.pulling.offset;
+            if offset >= state.walk.end() {
+                return Err(gst::FlowError::Eos);
+            }
             let ahead = state
                 .pulling
                 .head_ahead
@@ -804,11 +929,14 @@ impl H4mkDemux {
         let mut out = Vec::new();
         let res = self.loop_iteration(&mut out);
         let pushed = self.perform(out);
+        // The reading ended (not downstream): a reverse or key-unit walk goes on elsewhere.
+        let read_all = res == Err(gst::FlowError::Eos) && pushed.is_ok();
         let res = res.and(pushed.map(|_| ()));
         match res {
             Ok(()) => {}
+            Err(gst::FlowError::Eos) if read_all && self.lock().advance_walk() => {}
             Err(gst::FlowError::Eos) => {
-                self.push_eos();
+                self.end_segment();
                 let _ = self.sinkpad.pause_task();
             }
             Err(gst::FlowError::Flushing) => {
@@ -838,25 +966,25 @@ impl H4mkDemux {
     // ---- seeking ----
 
     /// Where to read from and the new segment, for a seek to `start` with `flags`.
-    fn plan_seek(
-        &self,
-        state: &mut State,
-        seek: &gst::event::Seek,
-    ) -> Result<(gst::FormattedSegment<gst::ClockTime>, u64), String> {
+    fn plan_seek(&self, state: &mut State, seek: &gst::event::Seek) -> Result<SeekTarget, String> {
         let (rate, flags, start_type, start, stop_type, stop) = seek.get();
-        if rate <= 0.0 {
-            return Err("only forward playback (rate > 0) is supported".into());
+        if rate == 0.0 {
+            return Err("a rate of 0 plays nothing".into());
         }
         let start: Option<gst::ClockTime> = start.try_into().map_err(|_| "seek is not in TIME")?;
         let stop: Option<gst::ClockTime> = stop.try_into().map_err(|_| "seek is not in TIME")?;
         let mut segment = state.segment.clone();
+        segment.set_duration(state.duration);
         segment.do_seek(rate, flags, start_type, start, stop_type, stop);
-        let meta = state
-            .meta
-            .clone()
-            .ok_or("the file header has not been read yet")?;
-        let index = state.index.as_mut().ok_or("no index")?;
-        let table = index.table().map_err(|e| e.to_string())?.clone();
+        if let Some(walk) = state.first_walk(&segment, flags)? {
+            gst::debug!(CAT, imp = self, "seek: {walk:?}");
+            let offset = walk.start();
+            return Ok(SeekTarget {
+                segment,
+                offset,
+                walk,
+            });
+        }
         let target = segment.start().unwrap_or(gst::ClockTime::ZERO).nseconds();
         let key_unit = flags.contains(gst::SeekFlags::KEY_UNIT);
         let landing = if key_unit && flags.contains(gst::SeekFlags::SNAP_NEAREST) {
@@ -866,10 +994,7 @@ impl H4mkDemux {
         } else {
             Landing::Before
         };
-        let p = seek_plan::plan(&meta, &table, target, landing, |t, time, snap| {
-            index.find(t, time, snap)
-        })
-        .map_err(|e| e.to_string())?;
+        let p = state.plan_at(target, landing)?;
         let (keyframe, offset) = (p.keyframe, p.offset);
         if key_unit {
             let k = gst::ClockTime::from_nseconds(keyframe);
@@ -883,39 +1008,51 @@ impl H4mkDemux {
             "seek to {target} ns: keyframe of track {} at {keyframe} ns, reading from offset {offset}",
             p.track
         );
-        Ok((segment, offset))
+        Ok(SeekTarget {
+            segment,
+            offset,
+            walk: Walk::Forward,
+        })
     }
 
-    /// `plan_seek` under the state lock; a refusal is logged.
-    fn planned_seek(
-        &self,
-        seek: &gst::event::Seek,
-    ) -> Option<(gst::FormattedSegment<gst::ClockTime>, u64)> {
+    /// `plan_seek` under the state lock; a refusal is logged and posted as a warning.
+    fn planned_seek(&self, seek: &gst::event::Seek) -> Option<SeekTarget> {
         let plan = self.plan_seek(&mut self.lock(), seek);
-        plan.map_err(|e| gst::warning!(CAT, imp = self, "seek refused: {e}"))
-            .ok()
+        plan.map_err(|e| self.refuse_seek(&e)).ok()
     }
 
-    fn apply_seek(
-        &self,
-        state: &mut State,
-        segment: gst::FormattedSegment<gst::ClockTime>,
-        offset: u64,
-        seqnum: gst::Seqnum,
-    ) {
+    /// Logs a refused seek and posts it as a warning, so that applications see why.
+    fn refuse_seek(&self, why: &str) {
+        gst::warning!(CAT, imp = self, "seek refused: {why}");
+        let _ = self.obj().post_message(
+            gst::message::Warning::builder(gst::CoreError::Seek, &format!("seek refused: {why}"))
+                .src(&*self.obj())
+                .build(),
+        );
+    }
+
+    fn apply_seek(&self, state: &mut State, target: SeekTarget, seqnum: gst::Seqnum) {
+        let SeekTarget {
+            segment,
+            offset,
+            walk,
+        } = target;
         state.segment = segment;
         state.segment_seqnum = seqnum;
         state.need_segment = true;
+        state.walk = walk;
         state.scanner = state.scanner_at(offset, 0);
         state.ordinals_known = false;
         if state.pull {
             state.pulling.offset = offset;
+            state.pulling.head_ahead = None;
         }
         state.eos_sent = false;
         state.combiner.reset();
         for s in &mut state.streams {
             s.discont = true;
             s.past_stop = false;
+            s.eos = false;
             s.need_keyframe = true;
             s.served_until = None;
         }
@@ -928,14 +1065,22 @@ impl H4mkDemux {
         }
     }
 
+    /// A seek in pull mode. A flushing one flushes upstream and downstream; a non-flushing one
+    /// (a segment seek from the SEGMENT_DONE handler, say) waits for the task to finish its
+    /// step and goes on from where the running time is, with no gap.
     fn pull_seek(&self, seek: &gst::event::Seek) -> bool {
-        let flags = seek.get().1;
-        if !flags.contains(gst::SeekFlags::FLUSH) {
-            gst::warning!(CAT, imp = self, "only flushing seeks are supported");
-            return false;
-        }
         let seqnum = seek.seqnum();
-        let Some((segment, offset)) = self.planned_seek(seek) else {
+        if !seek.get().1.contains(gst::SeekFlags::FLUSH) {
+            let _ = self.sinkpad.pause_task();
+            let stream_lock = self.sinkpad.stream_lock();
+            let target = self.planned_seek(seek);
+            if let Some(target) = target.as_ref() {
+                self.apply_seek(&mut self.lock(), target.clone(), seqnum);
+            }
+            drop(stream_lock);
+            return self.start_task().is_ok() && target.is_some();
+        }
+        let Some(target) = self.planned_seek(seek) else {
             return false;
         };
         self.sinkpad
@@ -946,7 +1091,7 @@ impl H4mkDemux {
         self.sinkpad
             .push_event(gst::event::FlushStop::builder(true).seqnum(seqnum).build());
         self.flush_downstream(|| gst::event::FlushStop::builder(true).seqnum(seqnum).build());
-        self.apply_seek(&mut self.lock(), segment, offset, seqnum);
+        self.apply_seek(&mut self.lock(), target, seqnum);
         drop(stream_lock);
         self.start_task().is_ok()
     }
@@ -959,22 +1104,27 @@ impl H4mkDemux {
                 let seqnum = seek.seqnum();
                 {
                     let mut state = self.lock();
-                    if state.last_seek == Some(seqnum) {
-                        gst::debug!(
-                            CAT,
-                            obj = pad,
-                            "dropping the same seek arriving on another pad"
-                        );
-                        return true;
+                    if let Some((last, taken)) = state.last_seek
+                        && last == seqnum
+                    {
+                        gst::debug!(CAT, obj = pad, "the same seek again: {taken:?}");
+                        return taken.unwrap_or(true);
                     }
-                    state.last_seek = Some(seqnum);
+                    state.last_seek = Some((seqnum, None));
                 }
                 let pull = self.lock().pull;
-                if pull {
+                let taken = if pull {
                     self.pull_seek(seek)
                 } else {
                     self.push_seek(seek)
+                };
+                let mut state = self.lock();
+                if let Some((last, answer)) = state.last_seek.as_mut()
+                    && *last == seqnum
+                {
+                    *answer = Some(taken);
                 }
+                taken
             }
             _ => gst::Pad::event_default(pad, Some(&*self.obj()), event),
         }

@@ -142,11 +142,31 @@ impl H4mkDemux {
         Ok(())
     }
 
+    /// What a push-mode seek cannot do, in words.
+    fn push_refusal(seek: &gst::event::Seek) -> Option<String> {
+        let (rate, flags, ..) = seek.get();
+        let pull_only = [
+            (rate < 0.0, "reverse playback"),
+            (
+                flags.contains(gst::SeekFlags::TRICKMODE_KEY_UNITS),
+                "key-unit trick mode",
+            ),
+            (flags.contains(gst::SeekFlags::SEGMENT), "a segment seek"),
+            (
+                !flags.contains(gst::SeekFlags::FLUSH),
+                "a non-flushing seek",
+            ),
+        ];
+        let (_, what) = pull_only.iter().find(|(asked, _)| *asked)?;
+        Some(format!(
+            "{what} needs pull mode (a source the demuxer can read at any offset, such as filesrc); upstream only pushes"
+        ))
+    }
+
     pub(super) fn push_seek(&self, seek: &gst::event::Seek) -> bool {
         let seqnum = seek.seqnum();
-        let flags = seek.get().1;
-        if !flags.contains(gst::SeekFlags::FLUSH) {
-            gst::warning!(CAT, imp = self, "only flushing seeks are supported");
+        if let Some(why) = Self::push_refusal(seek) {
+            self.refuse_seek(&why);
             return false;
         }
         if self.lock().pushing.startup.busy() {
@@ -168,10 +188,11 @@ impl H4mkDemux {
             gst::warning!(CAT, imp = self, "cannot seek: {e}");
             return false;
         }
-        let Some((segment, offset)) = self.planned_seek(seek) else {
+        let Some(target) = self.planned_seek(seek) else {
             return false;
         };
-        self.lock().pushing.pending_seek = Some((segment, offset, seqnum));
+        let offset = target.offset;
+        self.lock().pushing.pending_seek = Some((target, seqnum));
         let bytes_seek = bytes_seek(offset, seqnum);
         let sent = self.sinkpad.push_event(bytes_seek);
         if !sent {
@@ -373,8 +394,8 @@ impl H4mkDemux {
                 }
                 state.pushing.downstream_flushing = false;
                 match state.pushing.pending_seek.take() {
-                    Some((segment, offset, seqnum)) if seqnum == event.seqnum() => {
-                        self.apply_seek(&mut state, segment, offset, seqnum);
+                    Some((target, seqnum)) if seqnum == event.seqnum() => {
+                        self.apply_seek(&mut state, target, seqnum);
                     }
                     _ => {
                         let offset = state.scanner.position();
