@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what gst-h4 needs on Debian/Ubuntu and is missing: GStreamer 1.22+ development files,
-# the tools, the plugin sets the tests and the demo use, and nginx (the HTTP tests start their
-# own, on 127.0.0.1). Checks the Rust toolchain.
+# the tools, the plugin sets the tests and the demo use, ges-launch-1.0 (the editing tests) and
+# nginx (the HTTP tests start their own, on 127.0.0.1). Checks the Rust toolchain.
 set -euo pipefail
 
 packages=(
@@ -10,6 +10,7 @@ packages=(
   gstreamer1.0-tools gstreamer1.0-plugins-base-apps
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav
+  ges1.0-tools
   nginx time
 )
 
