@@ -69,6 +69,7 @@ fn file(masked: bool, finished: bool) -> Vec<u8> {
             pts: Some(i * 40 * ms + 80 * ms),
             dts: Some(i * 40 * ms),
             duration: Some(40 * ms),
+            clipping: None,
         };
         let data = if masked {
             let fields = BlockFields {
@@ -90,6 +91,7 @@ fn file(masked: bool, finished: bool) -> Vec<u8> {
             pts: Some(i * 40 * ms),
             dts: None,
             duration: Some(20 * ms),
+            clipping: None,
         };
         w.write_block(&audio, &[i as u8; 12]).expect("block");
         if i % 4 == 0 {
@@ -102,6 +104,7 @@ fn file(masked: bool, finished: bool) -> Vec<u8> {
                 pts: Some(i * 40 * ms),
                 dts: None,
                 duration: None,
+                clipping: None,
             };
             w.write_block(&t, &tokens).expect("block");
         }
@@ -126,6 +129,7 @@ fn file(masked: bool, finished: bool) -> Vec<u8> {
             pts: Some(24 * 40 * ms),
             dts: None,
             duration: None,
+            clipping: None,
         };
         w.write_block(&b, &seal).expect("seal");
     }

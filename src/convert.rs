@@ -3,7 +3,7 @@
 
 use gst::glib;
 
-use crate::format::block::{BlockFlags, BlockHeader};
+use crate::format::block::{BlockFlags, BlockHeader, ClipUnit, Clipping};
 use crate::format::meta::TrackKind;
 
 /// The caps H4MK files have.
@@ -90,6 +90,61 @@ pub fn apply_block(buffer: &mut gst::BufferRef, h: &BlockHeader) {
     buffer.set_dts(h.dts.map(gst::ClockTime::from_nseconds));
     buffer.set_duration(h.duration.map(gst::ClockTime::from_nseconds));
     buffer.set_flags(buffer_flags(h.flags));
+    if let Some(clipping) = h.clipping {
+        add_clipping(buffer, clipping);
+    }
+}
+
+fn add_clipping(buffer: &mut gst::BufferRef, clipping: Clipping) {
+    match clipping {
+        Clipping {
+            unit: ClipUnit::Samples,
+            start,
+            end,
+        } => {
+            gst_audio::AudioClippingMeta::add(
+                buffer,
+                gst::format::Default::from_u64(start),
+                gst::format::Default::from_u64(end),
+            );
+        }
+        Clipping {
+            unit: ClipUnit::Nanoseconds,
+            start,
+            end,
+        } => {
+            gst_audio::AudioClippingMeta::add(
+                buffer,
+                gst::ClockTime::from_nseconds(start),
+                gst::ClockTime::from_nseconds(end),
+            );
+        }
+    }
+}
+
+/// Copies `from`'s `GstAudioClippingMeta`, if any, to `to` (h4mask keeps it in clear, as the
+/// block's clipping record is).
+pub fn copy_clipping(from: &gst::BufferRef, to: &mut gst::BufferRef) {
+    if let Some(clipping) = clipping_of(from) {
+        add_clipping(to, clipping);
+    }
+}
+
+/// The clipping a buffer's `GstAudioClippingMeta` asks for, in samples or nanoseconds (the
+/// formats the meta is defined for); `None` without one.
+pub fn clipping_of(buffer: &gst::BufferRef) -> Option<Clipping> {
+    let meta = buffer.meta::<gst_audio::AudioClippingMeta>()?;
+    let (start, end) = (meta.start(), meta.end());
+    let unit = match start.format() {
+        gst::Format::Default => ClipUnit::Samples,
+        gst::Format::Time => ClipUnit::Nanoseconds,
+        _ => return None,
+    };
+    Some(Clipping {
+        unit,
+        start: start.value().max(0) as u64,
+        end: end.value().max(0) as u64,
+    })
 }
 
 /// Tags as META stores them: GStreamer's serialized tag list (`taglist, title=(string)…;`).

@@ -36,7 +36,7 @@ fn a_buffer_without_timestamps_is_a_mux_error_naming_the_pad() {
     let (err, _) = run_to_error(&p, 10);
     assert_eq!(
         err,
-        "pad video_0: a buffer has neither PTS nor DTS; H4MK stores explicit time"
+        "pad video_0: a buffer has neither PTS nor DTS, and the one before it no duration to place it by; H4MK stores explicit time"
     );
 }
 

@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use gsth4::format::block::BlockFlags;
+use gsth4::format::block::{BlockFlags, ClipUnit, Clipping};
 use gsth4::format::meta::CheckpointPolicy;
 use gsth4::format::verify::verify;
 use gsth4::format::writer::NewBlock;
@@ -19,18 +19,38 @@ fn block_strategy(track_count: u32) -> impl Strategy<Value = Block> {
         time,
         any::<bool>(),
         proptest::collection::vec(any::<u8>(), 0..64),
+        proptest::option::of((any::<bool>(), any::<u64>(), any::<u64>())),
     )
-        .prop_map(|(track, flags, pts, dts, duration, masked, data)| Block {
-            spec: NewBlock {
-                track,
-                masked,
-                flags: BlockFlags(flags),
-                pts,
-                dts,
-                duration,
+        .prop_map(
+            |(track, flags, pts, dts, duration, masked, data, clipping)| Block {
+                spec: NewBlock {
+                    track,
+                    masked,
+                    // The clipped bit is stored exactly when there is a record.
+                    flags: BlockFlags(
+                        flags & !BlockFlags::CLIPPED
+                            | if clipping.is_some() {
+                                BlockFlags::CLIPPED
+                            } else {
+                                0
+                            },
+                    ),
+                    pts,
+                    dts,
+                    duration,
+                    clipping: clipping.map(|(samples, start, end)| Clipping {
+                        unit: if samples {
+                            ClipUnit::Samples
+                        } else {
+                            ClipUnit::Nanoseconds
+                        },
+                        start,
+                        end,
+                    }),
+                },
+                data,
             },
-            data,
-        })
+        )
 }
 
 fn stream_strategy() -> impl Strategy<Value = (u32, Vec<Block>, u32)> {

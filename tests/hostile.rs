@@ -199,6 +199,7 @@ fn block(i: u64, data: Vec<u8>) -> Block {
             pts: Some(i * 40_000_000),
             dts: None,
             duration: Some(40_000_000),
+            clipping: None,
         },
         data,
     }

@@ -99,3 +99,53 @@ fn gst_play_plays_and_seeks() {
     );
     assert!(text.contains("Reached end of play list."), "{text}");
 }
+
+/// Frame digests of `desc` (a source of raw video named into `appsink name=out`).
+fn frames_of(desc: &str) -> Vec<Vec<u8>> {
+    let p = pipeline(desc);
+    let c = capture(&p, "out");
+    run(&p, 60);
+    let c = c.lock().unwrap();
+    c.buffers.iter().map(|b| b.data.clone()).collect()
+}
+
+/// splitmuxsink with h4mkmux: each file reports its own duration (as Matroska and MP4 files
+/// do), and splitmuxsrc plays the set as the unsplit recording.
+#[test]
+fn splitmuxsink_files_have_their_own_duration_and_splitmuxsrc_plays_them_as_one() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().display().to_string();
+    let p = pipeline(&format!(
+        "videotestsrc num-buffers=270 pattern=ball ! video/x-raw,format=I420,width=160,height=120,framerate=30/1 \
+           ! x264enc key-int-max=30 speed-preset=ultrafast bframes=2 ! h264parse ! tee name=t \
+         t. ! queue ! splitmuxsink muxer-factory=h4mkmux location={dir}/part%02d.h4mk max-size-time=3000000000 \
+         t. ! queue ! h4mkmux ! filesink location={dir}/whole.h4mk"
+    ));
+    run(&p, 60);
+    for i in 0..3 {
+        let mut c = gst_tool("gst-discoverer-1.0");
+        c.arg(format!("{dir}/part{i:02}.h4mk"));
+        let text = stdout_within(c, 60);
+        let line = text
+            .lines()
+            .find(|l| l.contains("Duration:"))
+            .unwrap_or_default();
+        // 90 frames of 1/30 s: 3 s, within a frame.
+        assert!(
+            line.contains("Duration: 0:00:02.9") || line.contains("Duration: 0:00:03.0"),
+            "part {i}: {line}"
+        );
+    }
+    let whole = frames_of(&format!(
+        "filesrc location={dir}/whole.h4mk ! decodebin ! video/x-raw ! appsink name=out"
+    ));
+    assert_eq!(whole.len(), 270);
+    let parts = frames_of(&format!(
+        "splitmuxsrc location={dir}/part*.h4mk ! decodebin ! video/x-raw ! appsink name=out"
+    ));
+    assert!(
+        parts == whole,
+        "splitmuxsrc gives the same {} frames",
+        whole.len()
+    );
+}

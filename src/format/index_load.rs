@@ -208,6 +208,7 @@ mod tests {
                 pts: Some(i * 1000),
                 dts: None,
                 duration: Some(1000),
+                clipping: None,
             };
             w.write_block(&spec, &[i as u8; 100]).unwrap();
         }

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use crate::format::block::{BLOCK_HEADER_LEN, BlockFlags, BlockHeader};
+use crate::format::block::{BLOCK_HEADER_LEN, BlockFlags, BlockHeader, CLIPPING_LEN, Clipping};
 use crate::format::chunk::{
     CHUNK_HEADER_LEN, MAX_PAYLOAD, TAG_CORE, TAG_META, TAG_SAFE, Tag, frame,
 };
@@ -19,11 +19,38 @@ use crate::format::meta::{CheckpointPolicy, Meta};
 use crate::format::seek::SeekIndexBuilder;
 use crate::format::tail::Tail;
 
-/// Chunk header plus block header: what precedes a block's data.
+/// Chunk header plus block header: what precedes a block's data (a clipping record adds
+/// `CLIPPING_LEN`).
 pub const BLOCK_HEAD_LEN: usize = CHUNK_HEADER_LEN + BLOCK_HEADER_LEN;
 
-/// The largest media payload one block can carry.
+/// The largest media payload one block can carry (a clipped block's is 20 bytes less).
 pub const MAX_BLOCK_DATA: usize = MAX_PAYLOAD as usize - BLOCK_HEADER_LEN;
+
+/// What precedes a block's data in the file: chunk header, block header, clipping record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockHead {
+    bytes: [u8; BLOCK_HEAD_LEN + CLIPPING_LEN],
+    len: usize,
+}
+
+impl BlockHead {
+    /// Up to 72 bytes taken as a head (for tests of what handles heads).
+    pub fn from_slice(b: &[u8]) -> Option<BlockHead> {
+        let mut head = BlockHead {
+            bytes: [0; BLOCK_HEAD_LEN + CLIPPING_LEN],
+            len: b.len(),
+        };
+        head.bytes.get_mut(..b.len())?.copy_from_slice(b);
+        Some(head)
+    }
+}
+
+impl std::ops::Deref for BlockHead {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
 
 /// A block to write; the per-track index is assigned by the writer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -35,6 +62,8 @@ pub struct NewBlock {
     pub pts: Option<u64>,
     pub dts: Option<u64>,
     pub duration: Option<u64>,
+    /// Stored as a clipping record after the header.
+    pub clipping: Option<Clipping>,
 }
 
 impl NewBlock {
@@ -47,6 +76,7 @@ impl NewBlock {
             pts: h.pts,
             dts: h.dts,
             duration: h.duration,
+            clipping: h.clipping,
         }
     }
 }
@@ -252,7 +282,7 @@ impl<W: Write> Writer<W> {
         &mut self,
         b: &NewBlock,
         data: &[u8],
-    ) -> Result<(Placement, [u8; BLOCK_HEAD_LEN])> {
+    ) -> Result<(Placement, BlockHead)> {
         let index = self.next_index.get(&b.track).copied().ok_or_else(|| {
             Error::new(
                 Code::InvalidInput,
@@ -305,7 +335,7 @@ impl<W: Write> Writer<W> {
         index: u64,
         data: &[u8],
         with_data: bool,
-    ) -> Result<(Placement, [u8; BLOCK_HEAD_LEN])> {
+    ) -> Result<(Placement, BlockHead)> {
         self.check()?;
         let next = self.next_index.get(&b.track).copied().ok_or_else(|| {
             Error::new(
@@ -322,16 +352,6 @@ impl<W: Write> Writer<W> {
                 ),
             ));
         }
-        if data.len() > MAX_BLOCK_DATA {
-            return Err(Error::new(
-                Code::ChunkSizeLimit,
-                format!(
-                    "track {} block of {} bytes exceeds the {MAX_BLOCK_DATA}-byte limit",
-                    b.track,
-                    data.len()
-                ),
-            ));
-        }
         let header = BlockHeader {
             track: b.track,
             flags: b.flags,
@@ -339,13 +359,28 @@ impl<W: Write> Writer<W> {
             pts: b.pts,
             dts: b.dts,
             duration: b.duration,
+            clipping: b.clipping,
         };
         let hdr = header.encode();
+        let limit = MAX_PAYLOAD as usize - hdr.len();
+        if data.len() > limit {
+            return Err(Error::new(
+                Code::ChunkSizeLimit,
+                format!(
+                    "track {} block of {} bytes exceeds the {limit}-byte limit",
+                    b.track,
+                    data.len()
+                ),
+            ));
+        }
         let tag = if b.masked { TAG_SAFE } else { TAG_CORE };
         let ch = frame(&tag, &[&hdr, data])?.encode();
-        let mut head = [0u8; BLOCK_HEAD_LEN];
-        head[..CHUNK_HEADER_LEN].copy_from_slice(&ch);
-        head[CHUNK_HEADER_LEN..].copy_from_slice(&hdr);
+        let mut head = BlockHead {
+            bytes: [0; BLOCK_HEAD_LEN + CLIPPING_LEN],
+            len: CHUNK_HEADER_LEN + hdr.len(),
+        };
+        head.bytes[..CHUNK_HEADER_LEN].copy_from_slice(&ch);
+        head.bytes[CHUNK_HEADER_LEN..head.len].copy_from_slice(&hdr);
         let (chunk, offset) = if with_data {
             self.emit(&[&head, data])?
         } else {
@@ -365,7 +400,7 @@ impl<W: Write> Writer<W> {
             ordinal,
         );
         let r = &mut self.range;
-        r.block_bytes += (BLOCK_HEAD_LEN + data.len()) as u64;
+        r.block_bytes += (head.len() + data.len()) as u64;
         if let Some(t) = header.time() {
             let e = r.time_spans.entry(b.track).or_insert((t, t));
             *e = (e.0.min(t), e.1.max(t));

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 use super::caps::{mask_caps, unmask_caps};
 use super::{Direction, FailurePolicy, MaskMode};
-use crate::convert::is_masked;
+use crate::convert::{copy_clipping, is_masked};
 use crate::crypto::header::{FLAG_FINAL, FLAG_KEYFRAME};
 use crate::crypto::schedule::{deterministic_salt, random_salt};
 use crate::crypto::{BlockFields, Error as MaskError, MaskHeader, MasterKey, Mode, Opener, Sealer};
@@ -241,6 +241,7 @@ impl H4Mask {
                 ..,
             )
             .map_err(|_| gst::FlowError::Error)?;
+        copy_clipping(buffer, out.get_mut().expect("new buffer"));
         m.next_index += 1;
         m.last_time = buffer
             .pts()
@@ -350,6 +351,7 @@ impl H4Mask {
                 ..,
             )
             .map_err(|_| (MaskError::Malformed("cannot copy metadata".into()), None))?;
+        copy_clipping(buffer, out.get_mut().expect("new buffer"));
         Ok(Some(out))
     }
 

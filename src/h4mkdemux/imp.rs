@@ -13,7 +13,6 @@ use gst::subclass::prelude::*;
 use super::pull::PadSource;
 use super::{DamagePolicy, Timestamps};
 use crate::convert::{CONTAINER_CAPS, apply_block, tags_from_string};
-use crate::format::block::BLOCK_HEADER_LEN;
 use crate::format::block::BlockHeader;
 use crate::format::chunk::{CHUNK_HEADER_LEN, is_block_tag, tag_name};
 use crate::format::index_load::Entries;
@@ -531,13 +530,12 @@ impl H4mkDemux {
                     }
                     s.need_keyframe = false;
                 }
+                // The data ends the payload, after the block header and any clipping record.
+                let at = chunk.header.size as usize - data.len();
                 let mut buffer = match source {
                     _ if data.is_empty() => gst::Buffer::new(),
                     Some(src) => src
-                        .copy_region(
-                            gst::BufferCopyFlags::MEMORY,
-                            BLOCK_HEADER_LEN..BLOCK_HEADER_LEN + data.len(),
-                        )
+                        .copy_region(gst::BufferCopyFlags::MEMORY, at..at + data.len())
                         .map_err(|_| gst::FlowError::Error)?,
                     None => gst::Buffer::from_slice(data.to_vec()),
                 };

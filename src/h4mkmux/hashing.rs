@@ -9,7 +9,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
 use crate::format::merkle::{Hash, leaf_hashes};
-use crate::format::writer::BLOCK_HEAD_LEN;
+use crate::format::writer::BlockHead;
 
 /// Blocks hashed together: enough to keep four lanes busy while some end before others.
 const BATCH: usize = 8;
@@ -18,7 +18,7 @@ const QUEUE_MAX: usize = 2 * BATCH;
 
 struct Job {
     leaf: u64,
-    head: [u8; BLOCK_HEAD_LEN],
+    head: BlockHead,
     payload: Option<gst::Buffer>,
 }
 
@@ -119,7 +119,7 @@ impl HashPool {
 
     /// Queues the hashing of `head` followed by `payload`'s bytes; hashes a batch here when
     /// the queue is full.
-    pub fn submit(&mut self, leaf: u64, head: [u8; BLOCK_HEAD_LEN], payload: Option<gst::Buffer>) {
+    pub fn submit(&mut self, leaf: u64, head: BlockHead, payload: Option<gst::Buffer>) {
         let mut shared = self.sync.lock();
         shared.queue.push_back(Job {
             leaf,
@@ -208,7 +208,7 @@ mod tests {
         let mut pool = HashPool::new(2);
         let mut want = Vec::new();
         for i in 0..100u64 {
-            let head = [i as u8; BLOCK_HEAD_LEN];
+            let head = BlockHead::from_slice(&vec![i as u8; 52 + (i as usize % 3) * 10]).unwrap();
             let data = vec![(i * 3) as u8; (i * 97 % 5000) as usize];
             want.push((i, leaf_hash(&[&head, &data])));
             let payload = (!data.is_empty()).then(|| gst::Buffer::from_slice(data));

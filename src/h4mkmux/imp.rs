@@ -11,7 +11,9 @@ use gst_base::prelude::*;
 use gst_base::subclass::prelude::*;
 
 use super::hashing::HashPool;
-use crate::convert::{CONTAINER_CAPS, block_flags, is_masked, kind_of, tags_to_string};
+use crate::convert::{
+    CONTAINER_CAPS, block_flags, clipping_of, is_masked, kind_of, tags_to_string,
+};
 use crate::format::meta::{CheckpointPolicy, Meta, Track, TrackKind, WriterIdentity};
 use crate::format::writer::{NewBlock, Writer};
 
@@ -61,8 +63,12 @@ struct Stream {
     kind: TrackKind,
     caps: Option<gst::Caps>,
     tags: Option<gst::TagList>,
-    /// `start - time` of the pad's first TIME segment: see `Track::time_offset`.
+    /// `start − time + offset − base` of the pad's first TIME segment, plus the running time
+    /// of the file's first buffer: see `Track::time_offset`.
     time_offset: i64,
+    /// Where the pad's last stored buffer ended (its PTS plus duration), or its segment's
+    /// start before the first: the time an untimed buffer continues the stream at.
+    continues_at: Option<gst::ClockTime>,
 }
 
 #[derive(Default)]
@@ -148,6 +154,20 @@ impl H4mkMux {
             let mode = obj.upcast_ref::<gst::TagSetter>().tag_merge_mode();
             merge(&mut state.global_tags, &t, mode);
         }
+        // The running time of the file's first buffer: the file's stream time starts there, so
+        // that a file that begins later in a recording (splitmuxsink's second file, a live
+        // capture) starts at 0 and its duration is its own, as Matroska and MP4 files do.
+        let first_running = obj
+            .sink_pads()
+            .iter()
+            .filter_map(|pad| {
+                let pad = pad.downcast_ref::<gst_base::AggregatorPad>()?;
+                let b = pad.peek_buffer()?;
+                let seg = pad.segment().downcast::<gst::ClockTime>().ok()?;
+                seg.to_running_time(b.pts().or(b.dts())?)
+            })
+            .min()
+            .map_or(0, |t| t.nseconds() as i64);
         let mut streams = Vec::new();
         for (i, pad) in obj.sink_pads().into_iter().enumerate() {
             let pad = pad
@@ -177,10 +197,16 @@ impl H4mkMux {
                 .segment()
                 .downcast_ref::<gst::ClockTime>()
                 .map_or(0, |seg| {
-                    let start = seg.start().map_or(0, |t| t.nseconds() as i64);
-                    let time = seg.time().map_or(0, |t| t.nseconds() as i64);
-                    start - time
+                    // start − time, moved with the running time by the segment's base and pad
+                    // offsets, and by where the file starts in running time.
+                    let ns = |t: Option<gst::ClockTime>| t.map_or(0, |t| t.nseconds() as i64);
+                    ns(seg.start()) - ns(seg.time()) + ns(seg.offset()) - ns(seg.base())
+                        + first_running
                 });
+            let continues_at = pad
+                .segment()
+                .downcast_ref::<gst::ClockTime>()
+                .and_then(|seg| seg.start());
             streams.push(Stream {
                 pad,
                 track: i as u32,
@@ -188,6 +214,7 @@ impl H4mkMux {
                 caps,
                 tags,
                 time_offset,
+                continues_at,
             });
         }
         state.streams = streams;
@@ -279,28 +306,46 @@ impl H4mkMux {
     }
 
     /// The stream whose next buffer has the lowest running time (DTS, else PTS).
-    fn next_stream(&self, state: &State) -> Result<Option<usize>, gst::FlowError> {
+    fn next_stream(&self, state: &mut State) -> Result<Option<usize>, gst::FlowError> {
         let mut best: Option<(usize, Option<gst::Signed<gst::ClockTime>>)> = None;
-        for (i, s) in state.streams.iter().enumerate() {
-            // A GAP event reaches us as an empty GAP buffer: it moved time on for the
-            // aggregator and carries no media, so it is not stored.
-            while s
-                .pad
-                .peek_buffer()
-                .is_some_and(|b| b.size() == 0 && b.flags().contains(gst::BufferFlags::GAP))
-            {
+        for (i, s) in state.streams.iter_mut().enumerate() {
+            while let Some(b) = s.pad.peek_buffer() {
+                let untimed = b.pts().is_none() && b.dts().is_none();
+                if b.size() == 0 && b.flags().contains(gst::BufferFlags::GAP) {
+                    // A GAP event reaches us as an empty GAP buffer: it moved time on for
+                    // the aggregator and carries no media, so it is not stored.
+                } else if untimed && s.pad.segment().format() != gst::Format::Time {
+                    // An encoder rewriting its header at the end through a BYTES segment
+                    // (flacenc's STREAMINFO): not media, and the file is append-only.
+                    gst::info!(
+                        CAT,
+                        obj = s.pad,
+                        "untimed buffer in a non-TIME segment dropped"
+                    );
+                } else if untimed && b.flags().contains(gst::BufferFlags::HEADER) {
+                    // Stream headers sent in-band without time (Vorbis, Theora, FLAC,
+                    // Speex): kept as the caps' streamheader, where decoders find them.
+                    if let Some(caps) = with_streamheader(s.caps.as_ref(), &b) {
+                        gst::debug!(CAT, obj = s.pad, "header buffer added to the caps");
+                        s.caps = Some(caps);
+                        state.meta_dirty = true;
+                    }
+                } else {
+                    break;
+                }
                 s.pad.drop_buffer();
             }
             let Some(buffer) = s.pad.peek_buffer() else {
                 continue;
             };
-            let Some(ts) = buffer.dts().or(buffer.pts()) else {
+            // An untimed buffer (speexenc's first) continues where the last one ended.
+            let Some(ts) = buffer.dts().or(buffer.pts()).or(s.continues_at) else {
                 let which = match buffer.offset() {
                     u64::MAX => String::new(),
                     o => format!(" at offset {o}"),
                 };
                 return Err(self.mux_error(format!(
-                    "pad {}: a buffer{which} has neither PTS nor DTS; H4MK stores explicit time",
+                    "pad {}: a buffer{which} has neither PTS nor DTS, and the one before it no duration to place it by; H4MK stores explicit time",
                     s.pad.name()
                 )));
             };
@@ -314,6 +359,105 @@ impl H4mkMux {
         }
         Ok(best.map(|(i, _)| i))
     }
+}
+
+/// Media types a `video_%u` pad takes (and masked streams of any kind).
+const VIDEO_TYPES: &[&str] = &[
+    "video/x-raw",
+    "video/x-h264",
+    "video/x-h265",
+    "video/x-vp8",
+    "video/x-vp9",
+    "video/x-av1",
+    "video/x-theora",
+    "video/x-dirac",
+    "video/x-prores",
+    "video/x-ffv",
+    "video/x-huffyuv",
+    "video/x-dv",
+    "video/x-h263",
+    "video/mpeg",
+    "video/x-divx",
+    "video/x-xvid",
+    "video/x-msmpeg",
+    "video/x-wmv",
+    "video/x-cineform",
+    "image/jpeg",
+    "image/png",
+    "image/x-j2c",
+    "image/x-jpc",
+];
+
+const AUDIO_TYPES: &[&str] = &[
+    "audio/x-raw",
+    "audio/x-opus",
+    "audio/x-vorbis",
+    "audio/x-flac",
+    "audio/mpeg",
+    "audio/x-ac3",
+    "audio/x-eac3",
+    "audio/x-dts",
+    "audio/x-true-hd",
+    "audio/x-speex",
+    "audio/x-alac",
+    "audio/x-wavpack",
+    "audio/x-tta",
+    "audio/x-alaw",
+    "audio/x-mulaw",
+    "audio/x-adpcm",
+    "audio/x-gsm",
+    "audio/x-amr-nb-sh",
+    "audio/x-amr-wb-sh",
+    "audio/x-wma",
+    "audio/x-sbc",
+    "audio/x-celt",
+];
+
+const SUBTITLE_TYPES: &[&str] = &[
+    "text/x-raw",
+    "application/x-ssa",
+    "application/x-ass",
+    "application/x-usf",
+    "application/x-subtitle-vtt",
+    "subpicture/x-dvd",
+    "subpicture/x-pgs",
+    "subpicture/x-dvb",
+    "closedcaption/x-cea-608",
+    "closedcaption/x-cea-708",
+];
+
+/// `caps` with `header` appended to their `streamheader`, or `None` when they hold it already.
+fn with_streamheader(caps: Option<&gst::Caps>, header: &gst::BufferRef) -> Option<gst::Caps> {
+    let mut caps = caps?.clone();
+    let s = caps.make_mut().structure_mut(0)?;
+    let mut headers: Vec<glib::SendValue> = s
+        .get::<gst::ArrayRef>("streamheader")
+        .map(|a| a.as_slice().to_vec())
+        .unwrap_or_default();
+    let bytes = header.map_readable().ok()?;
+    let held = headers.iter().any(|v| {
+        v.get::<gst::Buffer>().is_ok_and(|b| {
+            b.map_readable()
+                .is_ok_and(|m| m.as_slice() == bytes.as_slice())
+        })
+    });
+    if held {
+        return None;
+    }
+    let mut copy = gst::Buffer::from_slice(bytes.to_vec());
+    copy.make_mut().set_flags(gst::BufferFlags::HEADER);
+    headers.push(copy.to_send_value());
+    s.set("streamheader", gst::Array::from_values(headers));
+    Some(caps)
+}
+
+fn kind_caps(types: &[&str]) -> gst::Caps {
+    let mut caps = gst::Caps::new_empty();
+    let c = caps.get_mut().expect("new caps");
+    for t in types.iter().chain(&[crate::convert::MASKED_CAPS]) {
+        c.append_structure(gst::Structure::new_empty(*t));
+    }
+    caps
 }
 
 #[glib::object_subclass]
@@ -392,13 +536,21 @@ impl ElementImpl for H4mkMux {
                 )
                 .expect("src template"),
             ];
-            for name in ["video_%u", "audio_%u", "subtitle_%u", "data_%u"] {
+            // The kind-named templates list the media types of their kind, so that a stream
+            // linked without a pad name gets a pad named after what it is; anything else
+            // (or a kind's media type missing here) is taken by data_%u.
+            for (name, caps) in [
+                ("video_%u", kind_caps(VIDEO_TYPES)),
+                ("audio_%u", kind_caps(AUDIO_TYPES)),
+                ("subtitle_%u", kind_caps(SUBTITLE_TYPES)),
+                ("data_%u", any.clone()),
+            ] {
                 t.push(
                     gst::PadTemplate::with_gtype(
                         name,
                         gst::PadDirection::Sink,
                         gst::PadPresence::Request,
-                        &any,
+                        &caps,
                         gst_base::AggregatorPad::static_type(),
                     )
                     .expect("sink template"),
@@ -476,6 +628,24 @@ impl AggregatorImpl for H4mkMux {
                 .name(format!("{prefix}{index}"))
                 .build(),
         )
+    }
+
+    /// Every pad takes any caps: the templates' media types only choose the name of a pad
+    /// requested for a stream whose caps are known at linking time (an appsrc whose caps come
+    /// later gets the first template's pad, and still negotiates).
+    fn sink_query(&self, pad: &gst_base::AggregatorPad, query: &mut gst::QueryRef) -> bool {
+        match query.view_mut() {
+            gst::QueryViewMut::AcceptCaps(q) => {
+                q.set_result(true);
+                true
+            }
+            gst::QueryViewMut::Caps(q) => {
+                let caps = q.filter_owned().unwrap_or_else(gst::Caps::new_any);
+                q.set_result(&caps);
+                true
+            }
+            _ => self.parent_sink_query(pad, query),
+        }
     }
 
     fn sink_event(&self, pad: &gst_base::AggregatorPad, event: gst::Event) -> bool {
@@ -581,7 +751,7 @@ impl AggregatorImpl for H4mkMux {
         if first {
             self.start_file(&mut state)?;
         }
-        let next = self.next_stream(&state)?;
+        let next = self.next_stream(&mut state)?;
         let mut result = Ok(gst::FlowSuccess::Ok);
         let mut parts: Vec<gst::Buffer> = Vec::new();
         match next {
@@ -593,17 +763,25 @@ impl AggregatorImpl for H4mkMux {
                         .map_err(|e| self.mux_error(format!("META update: {e}")))?;
                     state.meta_dirty = false;
                 }
-                let s = &state.streams[i];
+                let s = &mut state.streams[i];
                 let (pad, track) = (s.pad.clone(), s.track);
                 let masked = s.caps.as_ref().is_some_and(|c| is_masked(c));
                 let buffer = pad.pop_buffer().expect("peeked before");
+                let untimed = buffer.pts().is_none() && buffer.dts().is_none();
+                let pts = if untimed {
+                    s.continues_at
+                } else {
+                    buffer.pts()
+                };
+                s.continues_at = pts.zip(buffer.duration()).map(|(p, d)| p + d);
                 let block = NewBlock {
                     track,
                     masked,
                     flags: block_flags(buffer.flags()),
-                    pts: buffer.pts().map(|t| t.nseconds()),
+                    pts: pts.map(|t| t.nseconds()),
                     dts: buffer.dts().map(|t| t.nseconds()),
                     duration: buffer.duration().map(|t| t.nseconds()),
+                    clipping: clipping_of(&buffer),
                 };
                 let (placement, head) = {
                     let map = buffer.map_readable().map_err(|_| {
@@ -652,6 +830,14 @@ impl AggregatorImpl for H4mkMux {
                         .map_err(|e| self.mux_error(format!("checkpoint: {e}")))?;
                 }
                 parts.push(self.take_pending(&mut state));
+            }
+            None if !state
+                .streams
+                .iter()
+                .all(|s| s.pad.is_eos() || s.pad.parent().is_none()) =>
+            {
+                // Only headers or gaps were queued, and dropped: wait for more.
+                return Ok(gst::FlowSuccess::Ok);
             }
             None => {
                 // Every pad is at EOS and drained: finish the file.

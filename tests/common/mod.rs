@@ -85,6 +85,7 @@ pub fn sample_blocks(track_count: u32, per_track: u64, seed: u64) -> Vec<Block> 
                     pts: Some(i * 40_000_000 + u64::from(t)),
                     dts: if t == 0 { Some(i * 40_000_000) } else { None },
                     duration: Some(40_000_000),
+                    clipping: None,
                 },
                 data,
             });

@@ -96,6 +96,7 @@ pub fn run(a: Args) -> CliResult {
             pts: Some(pts),
             dts: Some(pts),
             duration: Some(time(i + 1) - pts),
+            clipping: None,
         };
         w.write_block(&b, &buf[..n])?;
         i += 1;
