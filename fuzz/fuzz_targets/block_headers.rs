@@ -8,7 +8,10 @@ use gsth4::format::block::BlockHeader;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = BlockHeader::decode(data);
+    if let Ok((h, media)) = BlockHeader::decode(data) {
+        // Header and clipping record re-encode to the bytes they came from.
+        assert_eq!(&h.encode()[..], &data[..data.len() - media.len()]);
+    }
     if let Ok(h) = MaskHeader::parse(data) {
         assert_eq!(MaskHeader::parse(&data[..]).ok(), Some(h));
         let key = MasterKey::from_bytes([7; 32]);
