@@ -38,6 +38,7 @@ pub fn vector_file() -> Vec<u8> {
             },
         ],
         tags: None,
+        repaired: None,
     };
     let key = BlockFlags(BlockFlags::KEYFRAME);
     let blocks: [(NewBlock, &[u8]); 3] = [

@@ -526,3 +526,107 @@ fn verify_takes_several_files_and_standard_input() {
         text(&o).0
     );
 }
+
+/// An edited block: payload byte changed and the chunk's CRC recomputed, so only the file's
+/// integrity (its leaf in HASH) tells. Returns the edited block's chunk offset.
+fn edit_block(file: &mut [u8], nth_block: usize) -> usize {
+    let mut at = 20; // after the 20-byte file header chunk
+    let mut seen = 0;
+    loop {
+        let size = u32::from_le_bytes(file[at + 4..at + 8].try_into().unwrap()) as usize;
+        if &file[at..at + 4] == b"CORE" {
+            if seen == nth_block {
+                file[at + 12 + 40 + 7] ^= 0x20;
+                let mut h = crc32fast::Hasher::new();
+                h.update(&file[at..at + 8]);
+                h.update(&file[at + 12..at + 12 + size]);
+                file[at + 8..at + 12].copy_from_slice(&h.finalize().to_le_bytes());
+                return at;
+            }
+            seen += 1;
+        }
+        at += 12 + size;
+    }
+}
+
+/// Repair never launders: a block edited with its CRC recomputed is named by verify, left out
+/// by repair (the result verifies without it), or kept with --keep-unverified and then named
+/// by verify in the repaired file.
+#[test]
+fn repair_leaves_out_an_edited_block_or_keeps_it_named() {
+    let d = Dir::new();
+    let data = random_file(&d.p("in.bin"), 50_000, 9);
+    let export = [
+        "export",
+        &d.s("in.bin"),
+        "-o",
+        &d.s("a.h4mk"),
+        "--block-size",
+        "1000",
+    ];
+    assert!(h4mk(&export).status.success());
+    let mut file = std::fs::read(d.p("a.h4mk")).unwrap();
+    let offset = edit_block(&mut file, 17);
+    std::fs::write(d.p("edited.h4mk"), &file).unwrap();
+
+    let o = h4mk(&["verify", &d.s("edited.h4mk")]);
+    assert_eq!(o.status.code(), Some(1));
+    let (out, _) = text(&o);
+    let words: Vec<&str> = out.split_whitespace().collect();
+    let names_it = words
+        .windows(2)
+        .any(|w| w == ["offset", &offset.to_string()]);
+    assert!(out.contains("block.hash.mismatch") && names_it, "{out}");
+
+    // By default the edited block is left out and named.
+    let o = h4mk(&["repair", &d.s("edited.h4mk"), "-o", &d.s("fixed.h4mk")]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let (out, err) = text(&o);
+    assert!(out.contains("kept 49 block(s)"), "{out}");
+    assert!(
+        err.contains(&format!("offset {offset}")) && err.contains("track 0 block 17"),
+        "{err}"
+    );
+    assert!(h4mk(&["verify", &d.s("fixed.h4mk")]).status.success());
+    let kept = h4mk(&["extract", &d.s("fixed.h4mk")]).stdout;
+    let mut want = data[..17_000].to_vec();
+    want.extend_from_slice(&data[18_000..]);
+    assert!(kept == want, "every block but the edited one");
+
+    // Kept on request: listed in META, and verify names it (exit 1, its own code).
+    let o = h4mk(&[
+        "repair",
+        &d.s("edited.h4mk"),
+        "-o",
+        &d.s("kept.h4mk"),
+        "--keep-unverified",
+    ]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert!(
+        text(&o)
+            .1
+            .contains("kept, listed as unverified: track 0 block 17")
+    );
+    let o = h4mk(&["verify", &d.s("kept.h4mk")]);
+    assert_eq!(o.status.code(), Some(1));
+    let (out, _) = text(&o);
+    assert!(out.contains("block.unverified"), "{out}");
+    assert!(out.contains("track 0 block 17 was kept by repair"), "{out}");
+    assert_eq!(out.matches("block.unverified").count(), 1, "{out}");
+    // Repairing the repaired file again does not launder it.
+    let o = h4mk(&["repair", &d.s("kept.h4mk"), "-o", &d.s("again.h4mk")]);
+    assert!(o.status.success());
+    let o = h4mk(&["verify", &d.s("again.h4mk")]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).0.contains("track 0 block 17 was kept by repair"));
+
+    // Every repaired file says so: from which root, by which writer.
+    let bytes = std::fs::read(d.p("fixed.h4mk")).unwrap();
+    let r = gsth4::format::reader::Reader::open(bytes.as_slice()).unwrap();
+    let rec = r.meta().repaired.clone().unwrap();
+    assert_eq!(rec.writer.name, "gst-h4");
+    assert_eq!(
+        rec.from_root, None,
+        "the edited file's VERI no longer matches"
+    );
+}

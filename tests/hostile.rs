@@ -187,6 +187,7 @@ fn one_track_meta() -> Meta {
             time_offset: 0,
         }],
         tags: None,
+        repaired: None,
     }
 }
 

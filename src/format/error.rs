@@ -46,6 +46,9 @@ pub enum Code {
     TailMismatch,
     /// A caller handed the writer something the format cannot represent.
     InvalidInput,
+    /// A block that repair kept although the original file's integrity contradicted it (META's
+    /// `repaired.unverified`).
+    BlockUnverified,
 }
 
 impl Code {
@@ -71,6 +74,7 @@ impl Code {
             Code::SeekEntryMismatch => "seek.entry.mismatch",
             Code::TailMismatch => "tail.mismatch",
             Code::InvalidInput => "input.invalid",
+            Code::BlockUnverified => "block.unverified",
         }
     }
 }

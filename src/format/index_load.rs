@@ -194,6 +194,7 @@ mod tests {
                 time_offset: 0,
             }],
             tags: None,
+            repaired: None,
         };
         let mut w = Writer::new(Vec::new(), &meta).unwrap();
         for i in 0..20u64 {

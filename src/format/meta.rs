@@ -110,6 +110,30 @@ pub struct Meta {
     /// Global tags as a serialized GStreamer tag list, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<String>,
+    /// Set by repair: the file was rewritten from a damaged or edited one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repaired: Option<Repaired>,
+}
+
+/// What repair records in the file it writes (bound by the new file's integrity like all of
+/// META): where the blocks came from, and which of them the original integrity contradicted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Repaired {
+    /// The original file's Merkle root (hex), when its VERI checked out.
+    pub from_root: Option<String>,
+    /// The software that repaired it.
+    pub writer: WriterIdentity,
+    /// Blocks kept (`--keep-unverified`) although their leaf hash disagreed with the
+    /// original file's HASH or VERI, by track and block index; verify names each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unverified: Vec<BlockId>,
+}
+
+/// A block by its track and per-track index (both kept by repair).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct BlockId {
+    pub track: u32,
+    pub index: u64,
 }
 
 impl Meta {
@@ -119,6 +143,7 @@ impl Meta {
             checkpoint: CheckpointPolicy::default(),
             tracks,
             tags: None,
+            repaired: None,
         }
     }
 

@@ -1,17 +1,44 @@
 //! Repair: rewrite a file through the writer, keeping its header-declared META and every
-//! block whose chunk is intact, and rebuilding HASH, SEEK, VERI and TAIL.
+//! block whose chunk is intact and whose content the file's own integrity does not contradict,
+//! and rebuilding HASH, SEEK, VERI and TAIL.
+//!
+//! Repair never launders: a block whose leaf hash disagrees with an intact HASH or VERI (its
+//! payload was edited and its CRC recomputed, say) is left out, unless the caller asks to keep
+//! such blocks; they are then listed in the new file's META, and verify names each. Every
+//! repaired file's META says it was repaired, by which writer and from which root.
 //!
 //! The writer is deterministic and the checkpoint policy travels in META, so repairing a file
-//! that only lost its end gives back exactly the bytes the original writer would have written
-//! for the blocks that survived.
+//! that only lost its end gives back the bytes the original writer would have written for the
+//! blocks that survived, but for the repair record in META.
 
-use std::io::{Read, Write};
+use std::collections::HashMap;
+use std::io::{Read, Seek, SeekFrom, Write};
 
-use crate::format::chunk::TAG_META;
+use crate::format::block::BlockHeader;
+use crate::format::chunk::{CHUNK_HEADER_LEN, TAG_META};
 use crate::format::error::{Code, Error, Result};
 use crate::format::item::{Item, decode};
+use crate::format::merkle::hex;
+use crate::format::meta::{BlockId, Meta, Repaired, WriterIdentity};
 use crate::format::scan::{Scanner, Step, drive};
+use crate::format::verify::verify;
 use crate::format::writer::{NewBlock, Summary, Writer};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RepairOptions {
+    /// Keep blocks whose leaf hash disagrees with the original integrity (listed in META as
+    /// unverified) instead of leaving them out.
+    pub keep_unverified: bool,
+}
+
+/// A block the original file's integrity contradicted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Contradicted {
+    pub ordinal: u64,
+    pub offset: u64,
+    pub block: BlockId,
+    pub pts: Option<u64>,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RepairReport {
@@ -19,12 +46,92 @@ pub struct RepairReport {
     pub kept_blocks: u64,
     /// What was left behind: damaged regions and blocks that could not be kept.
     pub dropped: Vec<Error>,
+    /// Blocks whose leaf hash disagreed with the original integrity (left out, or kept and
+    /// listed as unverified with `keep_unverified`).
+    pub contradicted: Vec<Contradicted>,
     pub bytes_in: u64,
     pub summary: Summary,
 }
 
-/// Reads `input` to its end and writes the repaired file to `output`.
-pub fn repair<R: Read, W: Write>(mut input: R, output: W) -> Result<(W, RepairReport)> {
+/// The blocks `verify` found contradicted by their HASH or VERI, with their identity read
+/// from their headers; and the root of the file when its VERI checked out.
+fn contradicted_blocks<R: Read + Seek>(
+    input: &mut R,
+) -> Result<(Vec<Contradicted>, Option<String>)> {
+    let report = verify(&mut *input, |_| {})?;
+    let mut out = Vec::new();
+    for f in report
+        .findings
+        .iter()
+        .filter(|f| f.code == Code::BlockHashMismatch)
+    {
+        let (Some(ordinal), Some(offset)) = (f.chunk, f.offset) else {
+            continue;
+        };
+        let mut head = [0u8; CHUNK_HEADER_LEN + crate::format::block::BLOCK_HEADER_LEN];
+        input
+            .seek(SeekFrom::Start(offset))
+            .and_then(|_| input.read_exact(&mut head))
+            .map_err(|e| Error::io(e, "reading a block header"))?;
+        let (h, _) = BlockHeader::decode(&head[CHUNK_HEADER_LEN..])?;
+        out.push(Contradicted {
+            ordinal,
+            offset,
+            block: BlockId {
+                track: h.track,
+                index: h.index,
+            },
+            pts: h.pts,
+        });
+    }
+    Ok((out, report.root.map(|r| hex(&r))))
+}
+
+/// META as the repaired file states it: the original JSON with the repair record added
+/// (members this version does not know are kept), or re-serialized when the file was repaired
+/// before (the earlier record's unverified blocks stay listed).
+fn with_record(json: &[u8], record: &Repaired) -> Result<(Vec<u8>, Meta)> {
+    let mut meta = Meta::from_json(json)?;
+    let record_json = serde_json::to_vec(record).expect("the record serializes");
+    let out = match (&meta.repaired, json.strip_suffix(b"}")) {
+        (None, Some(open)) => {
+            let mut out = open.to_vec();
+            out.extend_from_slice(b",\"repaired\":");
+            out.extend_from_slice(&record_json);
+            out.push(b'}');
+            out
+        }
+        _ => {
+            meta.repaired = Some(record.clone());
+            meta.to_json()
+        }
+    };
+    let meta = Meta::from_json(&out)?;
+    Ok((out, meta))
+}
+
+/// Reads `input` to its end and writes the repaired file to `output`. The input is read
+/// twice: verified first, then copied.
+pub fn repair<R: Read + Seek, W: Write>(
+    mut input: R,
+    output: W,
+    options: RepairOptions,
+) -> Result<(W, RepairReport)> {
+    let (contradicted, from_root) = contradicted_blocks(&mut input)?;
+    input
+        .seek(SeekFrom::Start(0))
+        .map_err(|e| Error::io(e, "rewinding the input"))?;
+    let by_offset: HashMap<u64, Contradicted> =
+        contradicted.iter().map(|c| (c.offset, *c)).collect();
+    let mut record = Repaired {
+        from_root,
+        writer: WriterIdentity::this_build(),
+        unverified: Vec::new(),
+    };
+    if options.keep_unverified {
+        record.unverified = contradicted.iter().map(|c| c.block).collect();
+        record.unverified.sort();
+    }
     let mut writer: Option<Writer<W>> = None;
     let mut output = Some(output);
     let mut dropped = Vec::new();
@@ -48,14 +155,37 @@ pub fn repair<R: Read, W: Write>(mut input: R, output: W) -> Result<(W, RepairRe
                     }
                 };
                 match (item, writer.as_mut()) {
-                    (Item::Meta { json, .. }, None) => {
+                    (Item::Meta { json, meta }, None) => {
+                        // A file repaired before keeps its unverified blocks listed.
+                        if let Some(earlier) = &meta.repaired {
+                            record.unverified.extend_from_slice(&earlier.unverified);
+                            record.unverified.sort();
+                            record.unverified.dedup();
+                        }
+                        let (json, _) = with_record(json, &record)?;
                         let out = output.take().expect("output is taken once");
-                        writer = Some(Writer::with_meta_json(out, json)?);
+                        writer = Some(Writer::with_meta_json(out, &json)?);
                     }
-                    (Item::Meta { meta, .. }, Some(w)) => {
+                    (Item::Meta { mut meta, .. }, Some(w)) => {
+                        meta.repaired = Some(record.clone());
                         if let Err(e) = w.write_meta_update(&meta) {
                             dropped.push(e.with_location(c.ordinal, c.offset));
                         }
+                    }
+                    (Item::Block { header, .. }, Some(_))
+                        if !options.keep_unverified && by_offset.contains_key(&c.offset) =>
+                    {
+                        dropped.push(Error::at(
+                            Code::BlockHashMismatch,
+                            c.ordinal,
+                            c.offset,
+                            format!(
+                                "track {} block {} (PTS {}) left out: its content disagrees with the file's own integrity (edited, or damaged with its CRC rewritten)",
+                                header.track,
+                                header.index,
+                                header.pts.map_or("none".into(), |p| p.to_string())
+                            ),
+                        ));
                     }
                     (
                         Item::Block {
@@ -109,6 +239,7 @@ pub fn repair<R: Read, W: Write>(mut input: R, output: W) -> Result<(W, RepairRe
         RepairReport {
             kept_blocks,
             dropped,
+            contradicted,
             bytes_in,
             summary,
         },

@@ -88,6 +88,8 @@ struct Verifier {
     tree_known: bool,
     pieces: Vec<PieceRef>,
     damaged: HashSet<u64>,
+    /// The blocks META lists as kept by repair against the integrity (sorted).
+    unverified: Vec<crate::format::meta::BlockId>,
     keyframes: SeekIndexBuilder,
     seek: Option<(u64, Vec<u8>)>,
     veri: Option<(u64, Veri)>,
@@ -191,11 +193,38 @@ impl Verifier {
                         self.keyframes.declare_track(t.id);
                     }
                 }
+                self.unverified = meta
+                    .repaired
+                    .as_ref()
+                    .map(|r| r.unverified.clone())
+                    .unwrap_or_default();
+                self.unverified.sort();
                 self.meta = Some(meta);
                 self.range.push(other(c));
             }
             Item::Block { header, .. } => {
                 self.blocks += 1;
+                let id = crate::format::meta::BlockId {
+                    track: header.track,
+                    index: header.index,
+                };
+                if let Some(r) = self.meta.as_ref().and_then(|m| m.repaired.as_ref())
+                    && self.unverified.binary_search(&id).is_ok()
+                {
+                    self.find(Error::at(
+                        Code::BlockUnverified,
+                        c.ordinal,
+                        c.offset,
+                        format!(
+                            "track {} block {} was kept by repair ({} {}) although the integrity of the file it came from (root {}) disagreed with it",
+                            id.track,
+                            id.index,
+                            r.writer.name,
+                            r.writer.version,
+                            r.from_root.as_deref().unwrap_or("unknown")
+                        ),
+                    ));
+                }
                 if let Some(meta) = &self.meta {
                     if meta.track(header.track).is_none() {
                         self.find(Error::at(

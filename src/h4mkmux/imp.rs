@@ -142,6 +142,7 @@ impl H4mkMux {
                 })
                 .collect(),
             tags: tags_string(&state.global_tags),
+            repaired: None,
         }
     }
 

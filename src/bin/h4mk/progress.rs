@@ -69,6 +69,14 @@ impl<R> ProgressReader<R> {
     }
 }
 
+/// Seeking keeps the count of bytes read (a reader that reads its input twice shows the two
+/// passes as one progress).
+impl<R: std::io::Seek> std::io::Seek for ProgressReader<R> {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.inner.seek(pos)
+    }
+}
+
 impl<R: std::io::Read> std::io::Read for ProgressReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;

@@ -1,11 +1,11 @@
 //! `h4mk repair`: rebuild the index and integrity chunks of a file cut short or damaged,
-//! keeping every intact block.
+//! keeping every intact block the file's own integrity does not contradict.
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter};
 use std::path::PathBuf;
 
-use gsth4::format::repair::repair;
+use gsth4::format::repair::{RepairOptions, repair};
 
 use crate::progress::{Progress, ProgressReader};
 use crate::{CliResult, Outcome, open_h4mk};
@@ -21,6 +21,11 @@ pub struct Args {
     /// Replace the file (written beside it first, then renamed over it)
     #[arg(long)]
     in_place: bool,
+    /// Keep blocks whose content disagrees with the file's HASH or VERI (edited, or damaged
+    /// with a rewritten CRC) instead of leaving them out; the repaired file lists them, and
+    /// verify reports each (block.unverified)
+    #[arg(long)]
+    keep_unverified: bool,
 }
 
 pub fn run(a: Args) -> CliResult {
@@ -28,7 +33,8 @@ pub fn run(a: Args) -> CliResult {
     let len = file.metadata()?.len();
     let input = ProgressReader::new(
         BufReader::with_capacity(1 << 20, file),
-        Progress::new("repair", len),
+        // Verified first, then copied: the input is read twice.
+        Progress::new("repair", 2 * len),
     );
     let dest = match &a.output {
         Some(p) => p.clone(),
@@ -43,7 +49,10 @@ pub fn run(a: Args) -> CliResult {
     }
     let out = File::create(&dest).map_err(|e| format!("cannot create {}: {e}", dest.display()))?;
     let mut input = input;
-    let result = repair(&mut input, BufWriter::with_capacity(4 << 20, out));
+    let options = RepairOptions {
+        keep_unverified: a.keep_unverified,
+    };
+    let result = repair(&mut input, BufWriter::with_capacity(4 << 20, out), options);
     input.finish();
     let (out, report) = match result {
         Ok(x) => x,
@@ -60,6 +69,14 @@ pub fn run(a: Args) -> CliResult {
     let written = if a.in_place { &a.file } else { &dest };
     for d in &report.dropped {
         eprintln!("h4mk: left out: {d}");
+    }
+    if a.keep_unverified {
+        for c in &report.contradicted {
+            eprintln!(
+                "h4mk: kept, listed as unverified: track {} block {} at offset {} (chunk {})",
+                c.block.track, c.block.index, c.offset, c.ordinal
+            );
+        }
     }
     println!(
         "{}: kept {} block(s) of {} input bytes; {} region(s) left out; wrote {} bytes ({} chunks) to {}",
