@@ -257,14 +257,7 @@ fn keyframes(path: &str) -> Vec<u64> {
     let c = capture(&p, "k");
     run(&p, 30);
     let c = c.lock().unwrap();
-    let segment = c
-        .events
-        .iter()
-        .find_map(|e| match e.view() {
-            gst::EventView::Segment(s) => s.segment().downcast_ref::<gst::ClockTime>().cloned(),
-            _ => None,
-        })
-        .unwrap();
+    let segment = c.segments().swap_remove(0);
     c.buffers
         .iter()
         .filter(|b| !b.delta)
@@ -422,15 +415,7 @@ fn reverse_playback_sends_each_audio_block_once() {
     )));
     run(&p, 30);
     let c = audio.lock().unwrap();
-    let segment = c
-        .events
-        .iter()
-        .rev()
-        .find_map(|e| match e.view() {
-            gst::EventView::Segment(s) => s.segment().downcast_ref::<gst::ClockTime>().cloned(),
-            _ => None,
-        })
-        .unwrap();
+    let segment = c.segments().pop().unwrap();
     assert_eq!(segment.rate(), -1.0);
     // Audio blocks are 20 ms long: number them by stream time.
     let idx: Vec<u64> = c

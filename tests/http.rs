@@ -319,15 +319,7 @@ fn playbin_plays_over_http_and_seeks_by_range() {
     run(&p, 60);
     let (after, segment) = {
         let mut f = frames.lock().unwrap();
-        let segment = f
-            .events
-            .iter()
-            .rev()
-            .find_map(|e| match e.view() {
-                gst::EventView::Segment(s) => s.segment().downcast_ref::<gst::ClockTime>().cloned(),
-                _ => None,
-            })
-            .expect("a segment after the seek");
+        let segment = f.segments().pop().expect("a segment after the seek");
         (std::mem::take(&mut f.buffers), segment)
     };
     // Decoded frames (in stream time: x264enc starts its timestamps at 1000 h) from the

@@ -49,6 +49,19 @@ pub struct Capture {
     pub events: Vec<gst::Event>,
 }
 
+impl Capture {
+    /// The TIME segments seen, in order.
+    pub fn segments(&self) -> Vec<gst::FormattedSegment<gst::ClockTime>> {
+        self.events
+            .iter()
+            .filter_map(|e| match e.view() {
+                gst::EventView::Segment(s) => s.segment().downcast_ref::<gst::ClockTime>().cloned(),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
 pub type Shared = Arc<Mutex<Capture>>;
 
 /// Records everything reaching the sink pad of `name` (any sink element in `pipeline`),
