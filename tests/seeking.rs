@@ -161,16 +161,7 @@ impl Player {
             ],
             "{what}: flush and segment events carry the seek's seqnum"
         );
-        let seg = c.events.iter().rev().find_map(|e| match e.view() {
-            gst::EventView::Segment(s) => Some(
-                s.segment()
-                    .downcast_ref::<gst::ClockTime>()
-                    .unwrap()
-                    .clone(),
-            ),
-            _ => None,
-        });
-        let seg = seg.unwrap();
+        let seg = c.segments().pop().unwrap();
         assert_eq!(
             seg.time().unwrap().nseconds(),
             want_segment_time,
