@@ -90,11 +90,59 @@ pub fn root_of(leaves: &[Hash]) -> Hash {
         0 => empty_root(),
         1 => leaves[0],
         n => {
-            // The largest power of two strictly below n: the top bit of n - 1.
-            let k = 1usize << (usize::BITS - 1 - (n - 1).leading_zeros());
+            let k = split(n);
             node_hash(&root_of(&leaves[..k]), &root_of(&leaves[k..]))
         }
     }
+}
+
+/// The largest power of two strictly below `n` (n ≥ 2): where RFC 6962 splits a tree.
+fn split(n: usize) -> usize {
+    1usize << (usize::BITS - 1 - (n - 1).leading_zeros())
+}
+
+/// RFC 6962 §2.1.1: the audit path of leaf `m` among `leaves`, the roots of the sibling
+/// subtrees from the leaf's level up to the root's children.
+pub fn audit_path(leaves: &[Hash], m: usize) -> Vec<Hash> {
+    let n = leaves.len();
+    if n <= 1 || m >= n {
+        return Vec::new();
+    }
+    let k = split(n);
+    let (mut path, sibling) = if m < k {
+        (audit_path(&leaves[..k], m), root_of(&leaves[k..]))
+    } else {
+        (audit_path(&leaves[k..], m - k), root_of(&leaves[..k]))
+    };
+    path.push(sibling);
+    path
+}
+
+/// RFC 9162 §2.1.3.2: the root a leaf hash and its audit path lead to, for leaf `index` of a
+/// tree of `size` leaves; `None` when the path does not fit the index and size.
+pub fn root_from_audit_path(leaf: &Hash, index: u64, size: u64, path: &[Hash]) -> Option<Hash> {
+    if index >= size {
+        return None;
+    }
+    let (mut f, mut s) = (index, size - 1);
+    let mut r = *leaf;
+    for p in path {
+        if s == 0 {
+            return None;
+        }
+        if f & 1 == 1 || f == s {
+            r = node_hash(p, &r);
+            while f & 1 == 0 && f != 0 {
+                f >>= 1;
+                s >>= 1;
+            }
+        } else {
+            r = node_hash(&r, p);
+        }
+        f >>= 1;
+        s >>= 1;
+    }
+    (s == 0).then_some(r)
 }
 
 pub fn hex(bytes: &[u8]) -> String {
@@ -136,6 +184,43 @@ mod tests {
             acc.push(l);
             leaves.push(l);
             assert_eq!(acc.root(), root_of(&leaves), "after {} leaves", i + 1);
+        }
+    }
+
+    #[test]
+    fn every_audit_path_leads_to_the_root_and_only_for_its_leaf() {
+        for n in 1..70usize {
+            let leaves: Vec<Hash> = (0..n).map(|i| leaf_hash(&[&i.to_le_bytes()])).collect();
+            let root = root_of(&leaves);
+            let depth = usize::BITS - (n - 1).leading_zeros();
+            for m in 0..n {
+                let path = audit_path(&leaves, m);
+                assert!(path.len() <= depth as usize, "n={n} m={m}: {}", path.len());
+                let (mi, ni) = (m as u64, n as u64);
+                assert_eq!(root_from_audit_path(&leaves[m], mi, ni, &path), Some(root));
+                // Another leaf, another index or another size does not lead there.
+                let other = leaf_hash(&[b"edited"]);
+                assert_ne!(root_from_audit_path(&other, mi, ni, &path), Some(root));
+                if n > 1 {
+                    let wrong = (m + 1) % n;
+                    assert_ne!(
+                        root_from_audit_path(&leaves[m], wrong as u64, ni, &path),
+                        Some(root),
+                        "n={n} m={m} as {wrong}"
+                    );
+                }
+                // A path cut short or padded does not fit the tree's shape.
+                if let Some((_, short)) = path.split_last() {
+                    assert_eq!(root_from_audit_path(&leaves[m], mi, ni, short), None);
+                }
+                let mut long = path.clone();
+                long.push(root);
+                assert_eq!(root_from_audit_path(&leaves[m], mi, ni, &long), None);
+            }
+            assert_eq!(
+                root_from_audit_path(&leaves[0], n as u64, n as u64, &[]),
+                None
+            );
         }
     }
 
