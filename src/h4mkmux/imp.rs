@@ -194,20 +194,14 @@ impl H4mkMux {
                 );
                 continue;
             }
-            let time_offset = pad
-                .segment()
-                .downcast_ref::<gst::ClockTime>()
-                .map_or(0, |seg| {
-                    // start − time, moved with the running time by the segment's base and pad
-                    // offsets, and by where the file starts in running time.
-                    let ns = |t: Option<gst::ClockTime>| t.map_or(0, |t| t.nseconds() as i64);
-                    ns(seg.start()) - ns(seg.time()) + ns(seg.offset()) - ns(seg.base())
-                        + first_running
-                });
-            let continues_at = pad
-                .segment()
-                .downcast_ref::<gst::ClockTime>()
-                .and_then(|seg| seg.start());
+            let segment = pad.segment().downcast::<gst::ClockTime>().ok();
+            let time_offset = segment.as_ref().map_or(0, |seg| {
+                // start − time, moved with the running time by the segment's base and pad
+                // offsets, and by where the file starts in running time.
+                let ns = |t: Option<gst::ClockTime>| t.map_or(0, |t| t.nseconds() as i64);
+                ns(seg.start()) - ns(seg.time()) + ns(seg.offset()) - ns(seg.base()) + first_running
+            });
+            let continues_at = segment.as_ref().and_then(|seg| seg.start());
             streams.push(Stream {
                 pad,
                 track: i as u32,
