@@ -188,8 +188,14 @@ fn masked_media_decodes_like_the_clear_path_and_seeks_without_a_key() {
 /// Ten masked blocks of a data stream (keyframe every third) plus the final seal, and the
 /// masked caps, made by the element.
 fn masked_blocks(key: &str, track: u32, mode: &str) -> (gst::Caps, Vec<Captured>) {
+    masked_recording(key, &format!("track={track} mode={mode}"), "block")
+}
+
+/// `masked_blocks` with more h4mask properties, and `word` in place of "block" at the start of
+/// every payload (another recording of the same shape).
+fn masked_recording(key: &str, props: &str, word: &str) -> (gst::Caps, Vec<Captured>) {
     let p = pipeline(&format!(
-        "appsrc name=src format=time ! h4mask key-file={key} track={track} mode={mode} ! appsink name=out"
+        "appsrc name=src format=time ! h4mask key-file={key} {props} ! appsink name=out"
     ));
     let out = capture(&p, "out");
     let src = app_src(&p, "src");
@@ -202,7 +208,7 @@ fn masked_blocks(key: &str, track: u32, mode: &str) -> (gst::Caps, Vec<Captured>
     for i in 0..10u64 {
         let mut b = gst::Buffer::from_mut_slice(
             format!(
-                "block {i}: secret media bytes {}",
+                "{word} {i}: secret media bytes {}",
                 "x".repeat(i as usize * 10)
             )
             .into_bytes(),
@@ -462,6 +468,45 @@ fn modes_deterministic_output_and_the_xor_warning() {
     let u = unmask(&c1, &a, &props);
     assert!(u.error.is_none());
     assert_first_plain(&u, 10, "gcm-siv");
+    // The GCM-SIV session is the recording's: another first block, or another session-id, is
+    // another salt, and a block moved between such recordings under one key fails to open.
+    let salt = |c: &gst::Caps| {
+        c.structure(0)
+            .unwrap()
+            .get::<String>("h4mask-salt")
+            .unwrap()
+    };
+    let siv = "track=0 mode=aes-256-gcm-siv";
+    let (c2, other) = masked_recording(&key, siv, "other");
+    let (c3, named) = masked_recording(&key, &format!("{siv} session-id=take-1"), "block");
+    let (c4, named2) = masked_recording(&key, &format!("{siv} session-id=take-2"), "block");
+    let (_, named1) = masked_recording(&key, &format!("{siv} session-id=take-1"), "block");
+    assert_eq!(named, named1, "a named session is deterministic too");
+    let salts = [salt(&c1), salt(&c2), salt(&c3), salt(&c4)];
+    for i in 0..4 {
+        for j in i + 1..4 {
+            assert_ne!(salts[i], salts[j], "sessions {i} and {j}");
+        }
+    }
+    for (source, what) in [(&other, "other first block"), (&named2, "other session-id")] {
+        let mut t = a.clone();
+        t[4] = source[4].clone();
+        let u = unmask(&c1, &t, &props);
+        let e = u
+            .error
+            .as_ref()
+            .unwrap_or_else(|| panic!("{what}: no error"));
+        assert!(e.matches(gst::StreamError::Decrypt), "{what}: {e}");
+        assert!(
+            e.to_string()
+                .contains("block 4 of track 0 (PTS 160000000 ns) fails authentication"),
+            "{what}: {e}"
+        );
+        assert_first_plain(&u, 4, what);
+    }
+    let u = unmask(&c3, &named, &props);
+    assert!(u.error.is_none());
+    assert_first_plain(&u, 10, "named gcm-siv session");
     let (_, g1) = masked_blocks(&key, 0, "aes-256-gcm");
     let (_, g2) = masked_blocks(&key, 0, "aes-256-gcm");
     assert_ne!(g1[0].data, g2[0].data);

@@ -359,7 +359,7 @@ mod tests {
     #[test]
     fn siv_is_deterministic_and_gcm_sessions_differ() {
         let m = MasterKey::from_bytes([3; 32]);
-        let salt = crate::crypto::schedule::deterministic_salt(&m);
+        let salt = [0x5a; 16];
         let a = Sealer::new(&m, Mode::Aes256GcmSiv, salt, 0, [0; 32]).seal(fields(4), b"same");
         let b = Sealer::new(&m, Mode::Aes256GcmSiv, salt, 0, [0; 32]).seal(fields(4), b"same");
         assert_eq!(a, b);
@@ -444,5 +444,28 @@ mod vectors {
             );
         }
         assert!(doc.contains(&key.id().to_string()));
+    }
+
+    /// The aes-256-gcm-siv session salts published in docs/MASK.md (checked there with Python's
+    /// hmac and hashlib): a named session and the first-block session of the vector's block.
+    #[test]
+    fn published_session_salts() {
+        use crate::crypto::schedule::{SessionId, first_block_digest, siv_session_salt};
+        let doc = include_str!("../../docs/MASK.md");
+        let (key, _, track, digest, fields, payload) = inputs();
+        let named = hex(&siv_session_salt(&key, SessionId::Named("take-1")));
+        let first = first_block_digest(&digest, track, Some((&fields, payload)));
+        let from_first = hex(&siv_session_salt(&key, SessionId::FirstBlock(&first)));
+        for (got, want) in [
+            (named, "c2dda1d386c35f7daaa33431602bdebc"),
+            (
+                hex(&first),
+                "2234699c10b8f46e1137bed23ca39d85bd2ed1df003dec359a765d30de33b977",
+            ),
+            (from_first, "3cc7371425a45b609868b2279303bbf3"),
+        ] {
+            assert_eq!(got, want);
+            assert!(doc.contains(want), "docs/MASK.md lists {want}");
+        }
     }
 }

@@ -2,9 +2,10 @@
 //! master key and the session's salt, then one key per track and mode.
 
 use hkdf::Hkdf;
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
+use super::header::BlockFields;
 use super::key::{KEY_LEN, MasterKey};
 
 pub const SALT_LEN: usize = 16;
@@ -16,8 +17,8 @@ pub enum Mode {
     Aes256Gcm = 1,
     /// Unauthenticated and malleable AES-256-CTR keystream, for compatibility.
     Xor = 2,
-    /// Authenticated and nonce-misuse resistant: safe with a salt derived from the key, so the
-    /// same input gives the same bytes.
+    /// Authenticated and nonce-misuse resistant: safe with a salt derived from the recording's
+    /// session id (named, or its first block), so the same input gives the same bytes.
     Aes256GcmSiv = 3,
 }
 
@@ -72,14 +73,59 @@ pub fn track_key(
     key
 }
 
-/// The salt of the deterministic mode: HKDF-Expand(HKDF-Extract(no salt, master),
-/// "h4mk/v1/aes-256-gcm-siv/salt", 16). Safe only because GCM-SIV tolerates nonce reuse.
-pub fn deterministic_salt(master: &MasterKey) -> [u8; SALT_LEN] {
+/// Where the deterministic mode's session comes from: a name given by whoever records, or the
+/// recording's own first block. Either way the salt, and so every block key, belongs to one
+/// recording, never to the key alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionId<'a> {
+    /// An explicit session id (h4mask's `session-id`), as UTF-8 bytes.
+    Named(&'a str),
+    /// [`first_block_digest`] of the stream's first block.
+    FirstBlock(&'a [u8; 32]),
+}
+
+/// The session salt of `aes-256-gcm-siv`: HKDF-Expand(HKDF-Extract(no salt, master),
+/// "h4mk/v1/aes-256-gcm-siv/session/named/" || id, 16) or
+/// "h4mk/v1/aes-256-gcm-siv/session/first-block/" || digest. Safe to reuse only because GCM-SIV
+/// tolerates nonce reuse; two recordings with the same id (or the same first block) share it.
+pub fn siv_session_salt(master: &MasterKey, id: SessionId<'_>) -> [u8; SALT_LEN] {
+    let mut info = b"h4mk/v1/aes-256-gcm-siv/session/".to_vec();
+    match id {
+        SessionId::Named(name) => {
+            info.extend_from_slice(b"named/");
+            info.extend_from_slice(name.as_bytes());
+        }
+        SessionId::FirstBlock(digest) => {
+            info.extend_from_slice(b"first-block/");
+            info.extend_from_slice(digest);
+        }
+    }
     let mut salt = [0u8; SALT_LEN];
     Hkdf::<Sha256>::new(None, master.bytes())
-        .expand(b"h4mk/v1/aes-256-gcm-siv/salt", &mut salt)
+        .expand(&info, &mut salt)
         .expect("16 bytes is a valid HKDF length");
     salt
+}
+
+/// What a stream's first block contributes to its session: SHA-256(caps digest || u32be(track)
+/// || u64be(PTS) || u64be(DTS) || u64be(duration) || u16be(flags) || payload), absent times as
+/// all ones. A stream that ends before its first block hashes the caps digest and track alone.
+pub fn first_block_digest(
+    caps_digest: &[u8; 32],
+    track: u32,
+    first: Option<(&BlockFields, &[u8])>,
+) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(caps_digest);
+    h.update(track.to_be_bytes());
+    if let Some((f, payload)) = first {
+        for t in [f.pts, f.dts, f.duration] {
+            h.update(t.unwrap_or(u64::MAX).to_be_bytes());
+        }
+        h.update(f.flags.to_be_bytes());
+        h.update(payload);
+    }
+    h.finalize().into()
 }
 
 /// A fresh random salt from the operating system.
@@ -128,6 +174,22 @@ mod tests {
         assert_ne!(base, k(&s1, Mode::Aes256Gcm, 1));
         assert_eq!(base, k(&s1, Mode::Aes256Gcm, 0));
         assert_ne!(random_salt().unwrap(), random_salt().unwrap());
-        assert_eq!(deterministic_salt(&m), deterministic_salt(&m));
+        let d = first_block_digest(&[0; 32], 0, None);
+        let a = siv_session_salt(&m, SessionId::FirstBlock(&d));
+        assert_eq!(a, siv_session_salt(&m, SessionId::FirstBlock(&d)));
+        assert_ne!(a, siv_session_salt(&m, SessionId::Named("take 1")));
+        assert_ne!(
+            siv_session_salt(&m, SessionId::Named("take 1")),
+            siv_session_salt(&m, SessionId::Named("take 2"))
+        );
+        let f = BlockFields {
+            pts: Some(0),
+            ..Default::default()
+        };
+        assert_ne!(d, first_block_digest(&[0; 32], 0, Some((&f, b""))));
+        assert_ne!(
+            first_block_digest(&[0; 32], 0, Some((&f, b"a"))),
+            first_block_digest(&[0; 32], 0, Some((&f, b"b")))
+        );
     }
 }

@@ -11,7 +11,7 @@ use super::caps::{mask_caps, unmask_caps};
 use super::{Direction, FailurePolicy, MaskMode};
 use crate::convert::{copy_clipping, is_masked};
 use crate::crypto::header::{FLAG_FINAL, FLAG_KEYFRAME};
-use crate::crypto::schedule::{deterministic_salt, random_salt};
+use crate::crypto::schedule::{SessionId, first_block_digest, random_salt, siv_session_salt};
 use crate::crypto::{BlockFields, Error as MaskError, MaskHeader, MasterKey, Mode, Opener, Sealer};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -37,6 +37,7 @@ struct Settings {
     direction: Direction,
     key: KeySource,
     track: u32,
+    session_id: Option<String>,
     policy: FailurePolicy,
 }
 
@@ -59,8 +60,18 @@ struct Unmasking {
     sealed: bool,
 }
 
+/// `aes-256-gcm-siv` without a `session-id`: the session comes from the first block, so the
+/// caps (which carry the salt) and the serialized events after them wait for it.
+struct Waiting {
+    key: MasterKey,
+    caps: gst::Caps,
+    track: u32,
+    held: Vec<gst::Event>,
+}
+
 enum Session {
     Mask(Masking),
+    Waiting(Waiting),
     Unmask(Unmasking),
 }
 
@@ -85,6 +96,21 @@ fn digest(caps: &gst::CapsRef) -> [u8; 32] {
 
 fn ns(t: Option<gst::ClockTime>) -> Option<u64> {
     t.map(|t| t.nseconds())
+}
+
+/// What the masked header of `buffer` says, as block `index`.
+fn block_fields(buffer: &gst::BufferRef, index: u64) -> BlockFields {
+    BlockFields {
+        index,
+        flags: if buffer.flags().contains(gst::BufferFlags::DELTA_UNIT) {
+            0
+        } else {
+            FLAG_KEYFRAME
+        },
+        pts: ns(buffer.pts()),
+        dts: ns(buffer.dts()),
+        duration: ns(buffer.duration()),
+    }
 }
 
 impl H4Mask {
@@ -117,8 +143,9 @@ impl H4Mask {
         gst::FlowError::Error
     }
 
-    /// Starts a session for `caps`; returns the caps for the src pad.
-    fn setup(&self, caps: &gst::CapsRef) -> Result<gst::Caps, gst::FlowError> {
+    /// Starts a session for `caps`; returns the caps for the src pad, or `None` when they wait
+    /// for the first block.
+    fn setup(&self, caps: &gst::CapsRef) -> Result<Option<gst::Caps>, gst::FlowError> {
         let settings = self.settings().clone();
         let mut state = self.state();
         let key = state
@@ -163,7 +190,7 @@ impl H4Mask {
                 blocks: 0,
                 sealed: false,
             }));
-            Ok(u.caps)
+            Ok(Some(u.caps))
         } else {
             if is_masked(caps) {
                 gst::element_imp_error!(
@@ -174,10 +201,6 @@ impl H4Mask {
                 return Err(gst::FlowError::NotNegotiated);
             }
             let mode: Mode = settings.mode.into();
-            let salt = match mode {
-                Mode::Aes256GcmSiv => deterministic_salt(&key),
-                _ => random_salt().map_err(|e| self.decrypt_error(e))?,
-            };
             if mode == Mode::Xor && !state.warned_xor {
                 state.warned_xor = true;
                 gst::element_imp_warning!(
@@ -186,23 +209,98 @@ impl H4Mask {
                     ("mode xor is unauthenticated and malleable: altered blocks go unnoticed; use aes-256-gcm unless a reader needs xor")
                 );
             }
-            let sealer = Sealer::new(&key, mode, salt, settings.track, digest(caps));
-            let out = mask_caps(caps, mode, sealer.key_id(), &salt, settings.track);
-            gst::info!(
-                CAT,
-                imp = self,
-                "masking {} as track {} with key id {}",
-                mode.label(),
-                settings.track,
-                sealer.key_id()
-            );
-            state.session = Some(Session::Mask(Masking {
-                sealer,
-                next_index: 0,
-                last_time: None,
-            }));
-            Ok(out)
+            let salt = match (mode, settings.session_id.as_deref()) {
+                (Mode::Aes256GcmSiv, Some(id)) => siv_session_salt(&key, SessionId::Named(id)),
+                (Mode::Aes256GcmSiv, None) => {
+                    gst::debug!(
+                        CAT,
+                        imp = self,
+                        "session from the first block: caps wait for it"
+                    );
+                    state.session = Some(Session::Waiting(Waiting {
+                        key,
+                        caps: caps.to_owned(),
+                        track: settings.track,
+                        held: Vec::new(),
+                    }));
+                    return Ok(None);
+                }
+                (_, named) => {
+                    if named.is_some() {
+                        gst::element_imp_warning!(
+                            self,
+                            gst::LibraryError::Settings,
+                            (
+                                "session-id is for aes-256-gcm-siv; mode {} draws a fresh random session salt",
+                                mode.label()
+                            )
+                        );
+                    }
+                    random_salt().map_err(|e| self.decrypt_error(e))?
+                }
+            };
+            let (masking, out) = self.start_masking(&key, caps, mode, salt, settings.track);
+            state.session = Some(Session::Mask(masking));
+            Ok(Some(out))
         }
+    }
+
+    /// A masking session under `salt`, and the masked caps that announce it.
+    fn start_masking(
+        &self,
+        key: &MasterKey,
+        caps: &gst::CapsRef,
+        mode: Mode,
+        salt: [u8; 16],
+        track: u32,
+    ) -> (Masking, gst::Caps) {
+        let sealer = Sealer::new(key, mode, salt, track, digest(caps));
+        let out = mask_caps(caps, mode, sealer.key_id(), &salt, track);
+        gst::info!(
+            CAT,
+            imp = self,
+            "masking {} as track {} with key id {}",
+            mode.label(),
+            track,
+            sealer.key_id()
+        );
+        let masking = Masking {
+            sealer,
+            next_index: 0,
+            last_time: None,
+        };
+        (masking, out)
+    }
+
+    /// Ends the wait for the first block (`None`: the stream ended without one): the session,
+    /// then the caps and held events downstream.
+    fn settle(&self, first: Option<&gst::Buffer>) -> Result<(), gst::FlowError> {
+        let mut state = self.state();
+        if !matches!(state.session, Some(Session::Waiting(_))) {
+            return Ok(());
+        }
+        let Some(Session::Waiting(w)) = state.session.take() else {
+            unreachable!("checked above");
+        };
+        let map = first
+            .map(|b| b.map_readable())
+            .transpose()
+            .map_err(|_| self.decrypt_error("unreadable buffer".into()))?;
+        let fields = first.map(|b| block_fields(b, 0));
+        let content = first_block_digest(
+            &digest(&w.caps),
+            w.track,
+            fields.as_ref().zip(map.as_deref()),
+        );
+        let salt = siv_session_salt(&w.key, SessionId::FirstBlock(&content));
+        let (masking, out) = self.start_masking(&w.key, &w.caps, Mode::Aes256GcmSiv, salt, w.track);
+        state.session = Some(Session::Mask(masking));
+        drop(state);
+        self.srcpad.push_event(gst::event::Caps::new(&out));
+        for e in w.held {
+            self.srcpad.push_event(e);
+        }
+        Ok(())
     }
 
     fn mask(&self, m: &mut Masking, buffer: &gst::Buffer) -> Result<gst::Buffer, gst::FlowError> {
@@ -215,17 +313,7 @@ impl H4Mask {
                 map.len()
             )));
         }
-        let fields = BlockFields {
-            index: m.next_index,
-            flags: if buffer.flags().contains(gst::BufferFlags::DELTA_UNIT) {
-                0
-            } else {
-                FLAG_KEYFRAME
-            },
-            pts: ns(buffer.pts()),
-            dts: ns(buffer.dts()),
-            duration: ns(buffer.duration()),
-        };
+        let fields = block_fields(buffer, m.next_index);
         let mut out = gst::Buffer::with_size(m.sealer.sealed_len(map.len()))
             .map_err(|_| self.decrypt_error("cannot allocate the masked buffer".into()))?;
         {
@@ -357,6 +445,7 @@ impl H4Mask {
 
     fn sink_chain(&self, buffer: gst::Buffer) -> Result<gst::FlowSuccess, gst::FlowError> {
         let policy = self.settings().policy;
+        self.settle(Some(&buffer))?;
         let out = {
             let mut state = self.state();
             match state.session.as_mut() {
@@ -370,6 +459,7 @@ impl H4Mask {
                     return Err(gst::FlowError::NotNegotiated);
                 }
                 Some(Session::Mask(m)) => Some(self.mask(m, &buffer)?),
+                Some(Session::Waiting(_)) => unreachable!("settled above"),
                 Some(Session::Unmask(u)) => match self.unmask(u, &buffer) {
                     Ok(b) => b,
                     Err((e, why)) => {
@@ -424,13 +514,22 @@ impl H4Mask {
 
     fn sink_event(&self, pad: &gst::Pad, event: gst::Event) -> bool {
         use gst::EventView;
+        if let EventView::Caps(c) = event.view() {
+            return match self.setup(c.caps()) {
+                Ok(Some(caps)) => self.srcpad.push_event(gst::event::Caps::new(&caps)),
+                Ok(None) => true,
+                Err(_) => false,
+            };
+        }
+        // Segment, tags and the like keep their place after the caps that wait.
+        if event.is_serialized()
+            && event.type_() != gst::EventType::Eos
+            && let Some(Session::Waiting(w)) = self.state().session.as_mut()
+        {
+            w.held.push(event);
+            return true;
+        }
         match event.view() {
-            EventView::Caps(c) => {
-                return match self.setup(c.caps()) {
-                    Ok(caps) => self.srcpad.push_event(gst::event::Caps::new(&caps)),
-                    Err(_) => false,
-                };
-            }
             EventView::Segment(s) => {
                 self.state().segment_stop = s
                     .segment()
@@ -445,6 +544,9 @@ impl H4Mask {
                 }
             }
             EventView::Eos(_) => {
+                if self.settle(None).is_err() {
+                    return false;
+                }
                 let mut state = self.state();
                 let stop = state.segment_stop;
                 match state.session.as_mut() {
@@ -543,6 +645,11 @@ impl ObjectImpl for H4Mask {
                     .blurb("Track number bound into every masked block and its key (a block moved to another track fails to open)")
                     .mutable_ready()
                     .build(),
+                glib::ParamSpecString::builder("session-id")
+                    .nick("Session id")
+                    .blurb("aes-256-gcm-siv: a name unique to this recording, bound into every block's key; unset, the session comes from the stream's first block (other modes draw a random session salt)")
+                    .mutable_ready()
+                    .build(),
                 glib::ParamSpecEnum::builder_with_default("on-failure", FailurePolicy::default())
                     .nick("On failure")
                     .blurb("What unmasking does with a block that fails authentication; its plaintext is never pushed")
@@ -580,6 +687,12 @@ impl ObjectImpl for H4Mask {
                 gst::debug!(CAT, imp = self, "key set (not shown)");
             }
             "track" => s.track = value.get().expect("type checked upstream"),
+            "session-id" => {
+                s.session_id = value
+                    .get::<Option<String>>()
+                    .expect("type checked upstream")
+                    .filter(|id| !id.is_empty())
+            }
             "on-failure" => s.policy = value.get().expect("type checked upstream"),
             other => gst::warning!(CAT, imp = self, "no property {other}"),
         }
@@ -595,6 +708,7 @@ impl ObjectImpl for H4Mask {
                 _ => None::<String>.to_value(),
             },
             "track" => s.track.to_value(),
+            "session-id" => s.session_id.to_value(),
             "on-failure" => s.policy.to_value(),
             _ => pspec.default_value().clone(),
         }
