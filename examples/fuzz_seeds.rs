@@ -48,6 +48,7 @@ fn meta(masked: bool) -> Meta {
         ],
         tags: Some("taglist, artist=(string)seed;".into()),
         repaired: None,
+        signer: None,
     }
 }
 

@@ -39,6 +39,7 @@ pub fn vector_file() -> Vec<u8> {
         ],
         tags: None,
         repaired: None,
+        signer: None,
     };
     let key = BlockFlags(BlockFlags::KEYFRAME);
     let blocks: [(NewBlock, &[u8]); 3] = [

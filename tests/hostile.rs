@@ -188,6 +188,7 @@ fn one_track_meta() -> Meta {
         }],
         tags: None,
         repaired: None,
+        signer: None,
     }
 }
 

@@ -8,6 +8,7 @@ pub mod header;
 pub mod key;
 pub mod params;
 pub mod schedule;
+pub mod signing;
 
 pub use block::{Opener, Sealer};
 pub use header::{BlockFields, MaskHeader};

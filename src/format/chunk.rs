@@ -16,9 +16,10 @@ pub const TAG_HASH: Tag = *b"HASH";
 pub const TAG_SEEK: Tag = *b"SEEK";
 pub const TAG_VERI: Tag = *b"VERI";
 pub const TAG_TAIL: Tag = *b"TAIL";
+pub const TAG_SIGN: Tag = *b"SIGN";
 
-pub const KNOWN_TAGS: [Tag; 8] = [
-    TAG_HEADER, TAG_META, TAG_CORE, TAG_SAFE, TAG_HASH, TAG_SEEK, TAG_VERI, TAG_TAIL,
+pub const KNOWN_TAGS: [Tag; 9] = [
+    TAG_HEADER, TAG_META, TAG_CORE, TAG_SAFE, TAG_HASH, TAG_SEEK, TAG_VERI, TAG_TAIL, TAG_SIGN,
 ];
 
 pub const CHUNK_HEADER_LEN: usize = 12;

@@ -49,6 +49,12 @@ pub enum Code {
     /// A block that repair kept although the original file's integrity contradicted it (META's
     /// `repaired.unverified`).
     BlockUnverified,
+    /// A SIGN chunk whose signature fails, or that does not match the chunk it claims to sign.
+    SignInvalid,
+    /// Trust was asked for and the file (or its VERI) carries no signature.
+    SignAbsent,
+    /// The file is signed, but not by a key the reader trusts.
+    SignUntrusted,
 }
 
 impl Code {
@@ -75,6 +81,9 @@ impl Code {
             Code::TailMismatch => "tail.mismatch",
             Code::InvalidInput => "input.invalid",
             Code::BlockUnverified => "block.unverified",
+            Code::SignInvalid => "sign.invalid",
+            Code::SignAbsent => "sign.absent",
+            Code::SignUntrusted => "sign.untrusted",
         }
     }
 }

@@ -195,6 +195,7 @@ mod tests {
             }],
             tags: None,
             repaired: None,
+            signer: None,
         };
         let mut w = Writer::new(Vec::new(), &meta).unwrap();
         for i in 0..20u64 {

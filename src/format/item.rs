@@ -2,7 +2,7 @@
 
 use crate::format::block::BlockHeader;
 use crate::format::chunk::{
-    TAG_CORE, TAG_HASH, TAG_HEADER, TAG_META, TAG_SAFE, TAG_SEEK, TAG_TAIL, TAG_VERI,
+    TAG_CORE, TAG_HASH, TAG_HEADER, TAG_META, TAG_SAFE, TAG_SEEK, TAG_SIGN, TAG_TAIL, TAG_VERI,
 };
 use crate::format::error::Result;
 use crate::format::header::FileHeader;
@@ -10,6 +10,7 @@ use crate::format::integrity::{Checkpoint, Veri};
 use crate::format::meta::Meta;
 use crate::format::scan::RawChunk;
 use crate::format::seek::SeekTable;
+use crate::format::signature::Signature;
 use crate::format::tail::Tail;
 
 #[derive(Debug)]
@@ -32,6 +33,7 @@ pub enum Item<'a> {
     },
     Veri(Veri),
     Tail(Tail),
+    Signature(Signature),
     /// A chunk type this version does not know; readers skip it.
     Unknown,
 }
@@ -51,6 +53,7 @@ pub fn decode<'a>(c: &RawChunk<'a>) -> Result<Item<'a>> {
         TAG_SEEK => SeekTable::from_payload(p).map(|table| Item::Seek { table, payload: p }),
         TAG_VERI => Veri::decode(p).map(Item::Veri),
         TAG_TAIL => Tail::decode(p).map(Item::Tail),
+        TAG_SIGN => Signature::decode(p).map(Item::Signature),
         _ => Ok(Item::Unknown),
     };
     item.map_err(|e| e.with_location(c.ordinal, c.offset))

@@ -113,6 +113,28 @@ pub struct Meta {
     /// Set by repair: the file was rewritten from a damaged or edited one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repaired: Option<Repaired>,
+    /// Who signs the file: each HASH checkpoint and VERI is followed by a SIGN chunk made with
+    /// this key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer: Option<Signer>,
+}
+
+/// The key that signs a file, by its public identifier (the SIGN chunks carry the public key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signer {
+    /// `ed25519`.
+    pub algorithm: String,
+    /// Hex of the first 16 bytes of SHA-256 of the public key.
+    pub key_id: String,
+}
+
+impl Signer {
+    pub fn of(key: &crate::crypto::signing::PublicKey) -> Signer {
+        Signer {
+            algorithm: "ed25519".into(),
+            key_id: key.id().to_string(),
+        }
+    }
 }
 
 /// What repair records in the file it writes (bound by the new file's integrity like all of
@@ -144,6 +166,7 @@ impl Meta {
             tracks,
             tags: None,
             repaired: None,
+            signer: None,
         }
     }
 
@@ -188,6 +211,36 @@ impl Meta {
 
     pub fn track(&self, id: u32) -> Option<&Track> {
         self.tracks.iter().find(|t| t.id == id)
+    }
+
+    /// META bytes `json` with member `name` set to `value`. When `json` lacks the member, it is
+    /// appended before the closing brace, so every byte written before stays (members this
+    /// version does not know included); otherwise META is re-serialized with the new value.
+    pub fn json_with<T: Serialize>(json: &[u8], name: &str, value: &T) -> Result<(Vec<u8>, Meta)> {
+        let invalid =
+            |e: serde_json::Error| Error::new(Code::MetaInvalid, format!("META is not valid: {e}"));
+        Meta::from_json(json)?;
+        let mut members: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_slice(json).map_err(invalid)?;
+        let out = match json.strip_suffix(b"}") {
+            Some(open) if !members.contains_key(name) => {
+                let mut out = open.to_vec();
+                out.push(b',');
+                out.extend_from_slice(&serde_json::to_vec(name).map_err(invalid)?);
+                out.push(b':');
+                out.extend_from_slice(&serde_json::to_vec(value).map_err(invalid)?);
+                out.push(b'}');
+                out
+            }
+            _ => {
+                members.insert(name.into(), serde_json::to_value(value).map_err(invalid)?);
+                let meta: Meta =
+                    serde_json::from_value(serde_json::Value::Object(members)).map_err(invalid)?;
+                meta.to_json()
+            }
+        };
+        let meta = Meta::from_json(&out)?;
+        Ok((out, meta))
     }
 }
 

@@ -18,6 +18,8 @@ pub mod repair;
 pub mod scan;
 pub mod seek;
 pub mod seek_plan;
+pub mod sign_file;
+pub mod signature;
 pub mod source;
 pub mod tail;
 pub mod verify;

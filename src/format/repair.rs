@@ -87,29 +87,6 @@ fn contradicted_blocks<R: Read + Seek>(
     Ok((out, report.root.map(|r| hex(&r))))
 }
 
-/// META as the repaired file states it: the original JSON with the repair record added
-/// (members this version does not know are kept), or re-serialized when the file was repaired
-/// before (the earlier record's unverified blocks stay listed).
-fn with_record(json: &[u8], record: &Repaired) -> Result<(Vec<u8>, Meta)> {
-    let mut meta = Meta::from_json(json)?;
-    let record_json = serde_json::to_vec(record).expect("the record serializes");
-    let out = match (&meta.repaired, json.strip_suffix(b"}")) {
-        (None, Some(open)) => {
-            let mut out = open.to_vec();
-            out.extend_from_slice(b",\"repaired\":");
-            out.extend_from_slice(&record_json);
-            out.push(b'}');
-            out
-        }
-        _ => {
-            meta.repaired = Some(record.clone());
-            meta.to_json()
-        }
-    };
-    let meta = Meta::from_json(&out)?;
-    Ok((out, meta))
-}
-
 /// Reads `input` to its end and writes the repaired file to `output`. The input is read
 /// twice: verified first, then copied.
 pub fn repair<R: Read + Seek, W: Write>(
@@ -162,7 +139,8 @@ pub fn repair<R: Read + Seek, W: Write>(
                             record.unverified.sort();
                             record.unverified.dedup();
                         }
-                        let (json, _) = with_record(json, &record)?;
+                        // Members this version does not know are kept.
+                        let (json, _) = Meta::json_with(json, "repaired", &record)?;
                         let out = output.take().expect("output is taken once");
                         writer = Some(Writer::with_meta_json(out, &json)?);
                     }

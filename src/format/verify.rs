@@ -1,6 +1,7 @@
 //! Full verification of a file in one sequential pass: every chunk's CRC, every block's leaf
 //! against its HASH chunk, every non-block chunk's digest, the running and final Merkle
-//! roots, SEEK against the blocks, and TAIL against where SEEK and VERI really are.
+//! roots, SEEK against the blocks, TAIL against where SEEK and VERI really are, and each SIGN
+//! against the chunk it signs, the signing chain and META's signer.
 //!
 //! Verification keeps going after a failure and lists every finding. A damaged chunk is
 //! reported once (by the scanner); the checks that depend on it are skipped rather than
@@ -9,6 +10,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
 
+use crate::crypto::signing::PublicKey;
 use crate::format::chunk::{CHUNK_HEADER_LEN, TAG_SEEK, Tag, tag_name};
 use crate::format::error::{Code, Error, Result};
 use crate::format::header::HEADER_CHUNK_LEN as META_OFFSET;
@@ -18,6 +20,7 @@ use crate::format::merkle::{Hash, MerkleAccumulator, hex, leaf_hash};
 use crate::format::meta::Meta;
 use crate::format::scan::{RawChunk, Scanner, Step, drive};
 use crate::format::seek::{SeekIndexBuilder, SeekTable};
+use crate::format::signature::{Signature, Signed, chain_next};
 use crate::format::tail::Tail;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +34,32 @@ pub struct Report {
     pub verified_through: u64,
     /// The final Merkle root, when VERI was found and matched.
     pub root: Option<Hash>,
+    /// How far the file is signed: its last SIGN that checked out.
+    pub signed: Option<SignedThrough>,
+}
+
+/// The last signature of a file that checked out, and what it covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignedThrough {
+    pub key: PublicKey,
+    /// Blocks `0 .. blocks` (block ordinals) are covered.
+    pub blocks: u64,
+    /// Bytes `0 .. through` are covered (the end of the SIGN chunk).
+    pub through: u64,
+    /// The signature is VERI's: the whole file but TAIL is covered.
+    pub whole_file: bool,
+}
+
+/// A HASH or VERI just read: what the SIGN after it must state.
+#[derive(Debug, Clone, Copy)]
+struct SignTarget {
+    signed: Signed,
+    ordinal: u64,
+    offset: u64,
+    leaf_count: u64,
+    root: Hash,
+    /// The signing chain after this chunk; `None` once damage made it unknowable.
+    chain: Option<Hash>,
 }
 
 impl Report {
@@ -98,6 +127,10 @@ struct Verifier {
     blocks: u64,
     verified_through: u64,
     end: u64,
+    /// The signing chain over the intact HASH chunks read; `None` after damage.
+    chain: Option<Hash>,
+    sign_target: Option<SignTarget>,
+    signed: Option<SignedThrough>,
 }
 
 /// Verifies the whole stream `r`; `progress` is called with the offset reached, now and then.
@@ -105,6 +138,7 @@ struct Verifier {
 pub fn verify<R: Read>(mut r: R, mut progress: impl FnMut(u64)) -> Result<Report> {
     let mut v = Verifier {
         tree_known: true,
+        chain: Some(crate::format::signature::CHAIN_START),
         ..Verifier::default()
     };
     let mut scanner = Scanner::new();
@@ -118,6 +152,8 @@ pub fn verify<R: Read>(mut r: R, mut progress: impl FnMut(u64)) -> Result<Report
             }
             Step::Damage(d) => {
                 v.chunks += 1;
+                v.chain = None;
+                v.missing_signature();
                 let (ordinal, offset) = (d.error.chunk.unwrap_or(0), d.error.offset.unwrap_or(0));
                 v.end = offset + d.len;
                 v.damaged.insert(offset);
@@ -151,6 +187,9 @@ impl Verifier {
                 return self.find(e);
             }
         };
+        if !matches!(item, Item::Signature(_)) {
+            self.missing_signature();
+        }
         if self.tail.is_some() {
             self.find(Error::at(
                 Code::ChunkOrder,
@@ -279,6 +318,13 @@ impl Verifier {
             }
             Item::Veri(veri) => self.on_veri(c, veri),
             Item::Tail(tail) => self.tail = Some((c.ordinal, c.offset, tail)),
+            Item::Signature(sig) => {
+                // After VERI a SIGN is part of the trailer, outside every range.
+                if self.veri.is_none() {
+                    self.range.push(other(c));
+                }
+                self.on_signature(c, sig);
+            }
             Item::Unknown => self.range.push(other(c)),
         }
     }
@@ -501,6 +547,17 @@ impl Verifier {
             offset: c.offset,
         });
         self.verified_through = c.end();
+        self.chain = self
+            .chain
+            .map(|chain| chain_next(&chain, &[&c.header.encode(), c.payload]));
+        self.sign_target = Some(SignTarget {
+            signed: Signed::Checkpoint,
+            ordinal: c.ordinal,
+            offset: c.offset,
+            leaf_count: cp.first_leaf + cp.leaves.len() as u64,
+            root: cp.root,
+            chain: self.chain,
+        });
     }
 
     fn on_veri(&mut self, c: &RawChunk, veri: Veri) {
@@ -563,7 +620,111 @@ impl Verifier {
             ));
         }
         self.verified_through = c.end();
+        self.sign_target = Some(SignTarget {
+            signed: Signed::Veri,
+            ordinal: c.ordinal,
+            offset: c.offset,
+            leaf_count: veri.leaf_count,
+            root: veri.root,
+            chain: self
+                .chain
+                .map(|chain| chain_next(&chain, &[&c.header.encode(), c.payload])),
+        });
         self.veri = Some((c.offset, veri));
+    }
+
+    /// A signed file (META names a signer) follows each HASH and VERI with its SIGN; called
+    /// when any other chunk (or damage) comes next.
+    fn missing_signature(&mut self) {
+        let Some(t) = self.sign_target.take() else {
+            return;
+        };
+        if let Some(signer) = self.meta.as_ref().and_then(|m| m.signer.as_ref()) {
+            self.find(Error::at(
+                Code::SignAbsent,
+                t.ordinal,
+                t.offset,
+                format!(
+                    "META names signer {}, but the {} chunk here is not followed by its SIGN",
+                    signer.key_id,
+                    t.signed.name()
+                ),
+            ));
+        }
+    }
+
+    /// Checks a SIGN against the chunk right before it, the signing chain and META's signer.
+    fn on_signature(&mut self, c: &RawChunk, sig: Signature) {
+        let key = sig.public_key.id();
+        let invalid = |why: String| Error::at(Code::SignInvalid, c.ordinal, c.offset, why);
+        let Some(t) = self.sign_target.take() else {
+            return self.find(invalid(format!(
+                "a SIGN by key {key} that does not follow a HASH or VERI chunk"
+            )));
+        };
+        if (t.signed, t.ordinal, t.offset) != (sig.signed, sig.ordinal, sig.offset) {
+            return self.find(invalid(format!(
+                "the SIGN by key {key} claims to sign the {} chunk {} at offset {}, but follows the {} chunk {} at offset {}",
+                sig.signed.name(),
+                sig.ordinal,
+                sig.offset,
+                t.signed.name(),
+                t.ordinal,
+                t.offset
+            )));
+        }
+        if !sig.verifies() {
+            return self.find(invalid(format!(
+                "the signature of the {} chunk at offset {} does not verify under key {key}",
+                t.signed.name(),
+                t.offset
+            )));
+        }
+        if (sig.leaf_count, sig.root) != (t.leaf_count, t.root) {
+            return self.find(invalid(format!(
+                "key {key} signed root {} over {} blocks; the {} chunk states {} over {}",
+                hex(&sig.root),
+                sig.leaf_count,
+                t.signed.name(),
+                hex(&t.root),
+                t.leaf_count
+            )));
+        }
+        match t.chain {
+            Some(chain) if chain != sig.chain => {
+                return self.find(invalid(format!(
+                    "key {key} signed another history: a chunk covered by this or an earlier HASH chunk (META, a block, a HASH, a SIGN) differs from what was signed"
+                )));
+            }
+            Some(_) => {}
+            // After damage the chain cannot be known, nor what this signature covers.
+            None => return,
+        }
+        let named = self
+            .meta
+            .as_ref()
+            .and_then(|m| m.signer.as_ref())
+            .map(|s| s.key_id.clone());
+        if named.as_deref() != Some(&key.to_string()) {
+            return self.find(invalid(format!(
+                "signed by key {key}, but META names {}",
+                named.map_or("no signer".to_string(), |k| format!("key {k}"))
+            )));
+        }
+        if let Some(earlier) = self.signed
+            && earlier.key != sig.public_key
+        {
+            return self.find(invalid(format!(
+                "signed by key {key} here and by key {} before",
+                earlier.key.id()
+            )));
+        }
+        self.signed = Some(SignedThrough {
+            key: sig.public_key,
+            blocks: sig.leaf_count,
+            through: c.end(),
+            whole_file: sig.signed == Signed::Veri,
+        });
     }
 
     fn check_seek(&mut self) {
@@ -655,6 +816,11 @@ impl Verifier {
     }
 
     fn finish(mut self) -> Report {
+        // A cut right after a HASH took its SIGN along: veri.absent says so. VERI's may not be
+        // missing.
+        if self.sign_target.is_some_and(|t| t.signed == Signed::Veri) {
+            self.missing_signature();
+        }
         let pending = self.pending_blocks();
         let past_everything = self.range.last().map_or(0, |e| e.ordinal() + 1);
         self.settle_orphans(past_everything, self.merkle.count() + pending);
@@ -721,6 +887,44 @@ impl Verifier {
             blocks: self.blocks,
             checkpoints: self.pieces.len() as u64,
             verified_through: self.verified_through,
+            signed: self.signed,
         }
     }
+}
+
+/// What trusting only `trusted` keys adds to a report: the file must be signed, through VERI
+/// when it is finished, by one of them.
+pub fn trust_findings(report: &Report, trusted: &[PublicKey]) -> Vec<Error> {
+    let Some(s) = report.signed else {
+        return vec![Error::new(
+            Code::SignAbsent,
+            "trust was asked for, but the file carries no signature that checks out",
+        )];
+    };
+    let mut out = Vec::new();
+    if !trusted.contains(&s.key) {
+        out.push(Error::new(
+            Code::SignUntrusted,
+            format!(
+                "signed by key {}, which is not among the {} trusted key(s)",
+                s.key.id(),
+                trusted.len()
+            ),
+        ));
+    }
+    let finished = !report.findings.iter().any(|f| f.code == Code::VeriAbsent);
+    if finished && !s.whole_file {
+        out.push(
+            Error::new(
+                Code::SignAbsent,
+                format!(
+                    "VERI is not signed: the signature covers blocks 0 to {} and bytes 0 to {} only",
+                    s.blocks.saturating_sub(1),
+                    s.through
+                ),
+            )
+            .with_offset(s.through),
+        );
+    }
+    out
 }

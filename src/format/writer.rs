@@ -3,10 +3,12 @@
 //!
 //! File order: header, META, then blocks (and META updates) with a HASH checkpoint after
 //! every range the checkpoint policy allows, and at `finish`: a last HASH, SEEK, VERI, TAIL.
+//! A signing writer follows every HASH and VERI with a SIGN chunk.
 
 use std::collections::BTreeMap;
 use std::io::Write;
 
+use crate::crypto::signing::SigningKey;
 use crate::format::block::{BLOCK_HEADER_LEN, BlockFlags, BlockHeader, CLIPPING_LEN, Clipping};
 use crate::format::chunk::{
     CHUNK_HEADER_LEN, MAX_PAYLOAD, TAG_CORE, TAG_META, TAG_SAFE, Tag, frame,
@@ -15,8 +17,9 @@ use crate::format::error::{Code, Error, Result};
 use crate::format::header::FileHeader;
 use crate::format::integrity::{Checkpoint, ChunkDigest, PieceRef, Veri, chunk_digest};
 use crate::format::merkle::{Hash, MerkleAccumulator, leaf_hash};
-use crate::format::meta::{CheckpointPolicy, Meta};
+use crate::format::meta::{CheckpointPolicy, Meta, Signer};
 use crate::format::seek::SeekIndexBuilder;
+use crate::format::signature::{CHAIN_START, Signature, Signed, chain_next};
 use crate::format::tail::Tail;
 
 /// Chunk header plus block header: what precedes a block's data (a clipping record adds
@@ -93,12 +96,14 @@ pub struct Placement {
 }
 
 /// What `finish` wrote.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Summary {
     pub bytes: u64,
     pub chunks: u64,
     pub blocks: u64,
     pub keyframes: u64,
+    /// HASH checkpoints written.
+    pub checkpoints: u64,
     pub root: Hash,
 }
 
@@ -130,6 +135,11 @@ pub struct Writer<W: Write> {
     pieces: Vec<PieceRef>,
     seek: SeekIndexBuilder,
     broken: bool,
+    signer: Option<SigningKey>,
+    /// The signing chain over the HASH chunks written so far.
+    chain: Hash,
+    /// Checkpoints follow META's policy; false when the caller places every one itself.
+    by_policy: bool,
 }
 
 impl<W: Write> Writer<W> {
@@ -159,11 +169,47 @@ impl<W: Write> Writer<W> {
             range: Range::default(),
             pieces: Vec::new(),
             broken: false,
+            signer: None,
+            chain: CHAIN_START,
+            by_policy: true,
         };
         let header = FileHeader::CURRENT.encode_chunk();
         w.write_other(&header)?;
         w.write_other_parts(&TAG_META, json)?;
         Ok(w)
+    }
+
+    /// Signs every HASH checkpoint and VERI from now on with `key`, which META must name as
+    /// its signer. Call it before the first checkpoint.
+    pub fn sign_with(&mut self, key: SigningKey) -> Result<()> {
+        let want = Signer::of(&key.public());
+        if self.meta.signer.as_ref() != Some(&want) {
+            return Err(Error::new(
+                Code::InvalidInput,
+                format!(
+                    "META names {} as the signer, the key is {}",
+                    self.meta
+                        .signer
+                        .as_ref()
+                        .map_or("no key".to_string(), |s| format!("key {}", s.key_id)),
+                    want.key_id
+                ),
+            ));
+        }
+        if !self.pieces.is_empty() {
+            return Err(Error::new(
+                Code::InvalidInput,
+                "signing must start before the first checkpoint",
+            ));
+        }
+        self.signer = Some(key);
+        Ok(())
+    }
+
+    /// From now on checkpoints are written only by [`Writer::checkpoint`] (and `finish`): for
+    /// rewriting a file with its HASH chunks where they were.
+    pub fn checkpoints_on_request_only(&mut self) {
+        self.by_policy = false;
     }
 
     pub fn meta(&self) -> &Meta {
@@ -267,7 +313,7 @@ impl<W: Write> Writer<W> {
     ) -> Result<Placement> {
         let (placement, head) = self.put_block(b, index, data, true)?;
         self.range.leaves.push(Some(leaf_hash(&[&head, data])));
-        if self.checkpoint_due() {
+        if self.by_policy && self.checkpoint_due() {
             self.checkpoint()?;
         }
         Ok(placement)
@@ -469,7 +515,32 @@ impl<W: Write> Writer<W> {
             first_leaf: self.merkle.count(),
             ..Range::default()
         };
+        if let Some(sig) = self.signature(Signed::Checkpoint, ordinal, offset, &chunk) {
+            // In the next range, listed like any other non-block chunk.
+            self.write_other(&sig.encode_chunk())?;
+        }
         self.flush()
+    }
+
+    /// The SIGN for the HASH or VERI chunk just written (`None` when not signing).
+    fn signature(
+        &mut self,
+        signed: Signed,
+        ordinal: u64,
+        offset: u64,
+        chunk: &[u8],
+    ) -> Option<Signature> {
+        let key = self.signer.as_ref()?;
+        self.chain = chain_next(&self.chain, &[chunk]);
+        Some(Signature::sign(
+            key,
+            signed,
+            ordinal,
+            offset,
+            self.merkle.count(),
+            self.merkle.root(),
+            self.chain,
+        ))
     }
 
     pub fn flush(&mut self) -> Result<()> {
@@ -479,7 +550,7 @@ impl<W: Write> Writer<W> {
         })
     }
 
-    /// Writes the last checkpoint, SEEK, VERI and TAIL, and returns the output.
+    /// Writes the last checkpoint, SEEK, VERI (and its SIGN) and TAIL, and returns the output.
     pub fn finish(mut self) -> Result<(W, Summary)> {
         self.checkpoint()?;
         let seek = self.seek.encode_chunk()?;
@@ -494,7 +565,11 @@ impl<W: Write> Writer<W> {
             others: range.others,
             pieces: std::mem::take(&mut self.pieces),
         };
-        let (_, veri_offset) = self.emit(&[&veri.encode_chunk()?])?;
+        let veri_chunk = veri.encode_chunk()?;
+        let (veri_ordinal, veri_offset) = self.emit(&[&veri_chunk])?;
+        if let Some(sig) = self.signature(Signed::Veri, veri_ordinal, veri_offset, &veri_chunk) {
+            self.emit(&[&sig.encode_chunk()])?;
+        }
         let tail = Tail {
             seek_offset,
             veri_offset,
@@ -507,6 +582,7 @@ impl<W: Write> Writer<W> {
             chunks: self.ordinal,
             blocks: self.merkle.count(),
             keyframes: self.seek.entry_count() as u64,
+            checkpoints: veri.pieces.len() as u64,
             root: veri.root,
         };
         Ok((self.out, summary))

@@ -14,7 +14,8 @@ use super::hashing::HashPool;
 use crate::convert::{
     CONTAINER_CAPS, block_flags, clipping_of, is_masked, kind_of, tags_to_string,
 };
-use crate::format::meta::{CheckpointPolicy, Meta, Track, TrackKind, WriterIdentity};
+use crate::crypto::signing::SigningKey;
+use crate::format::meta::{CheckpointPolicy, Meta, Signer, Track, TrackKind, WriterIdentity};
 use crate::format::writer::{NewBlock, Writer};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -23,15 +24,17 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
 
 const DEFAULT_CHECKPOINT_INTERVAL: u64 = 2_000_000_000;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Settings {
     checkpoint_interval: u64,
+    signing_key_file: Option<String>,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Settings {
             checkpoint_interval: DEFAULT_CHECKPOINT_INTERVAL,
+            signing_key_file: None,
         }
     }
 }
@@ -92,6 +95,10 @@ struct State {
     held: Option<gst::Buffer>,
     /// The file was finished (EOS on every pad).
     finished: bool,
+    /// The key from `signing-key-file`, loaded at start, handed to the writer with the file.
+    signing_key: Option<SigningKey>,
+    /// META's signer record for that key.
+    signer: Option<Signer>,
 }
 
 #[derive(Default)]
@@ -119,7 +126,7 @@ impl H4mkMux {
     }
 
     fn settings(&self) -> Settings {
-        *self.settings.lock().expect("settings lock")
+        self.settings.lock().expect("settings lock").clone()
     }
 
     fn meta(&self, state: &State) -> Meta {
@@ -143,6 +150,7 @@ impl H4mkMux {
                 .collect(),
             tags: tags_string(&state.global_tags),
             repaired: None,
+            signer: state.signer.clone(),
         }
     }
 
@@ -220,14 +228,18 @@ impl H4mkMux {
             "starting file with {} tracks",
             meta.tracks.len()
         );
-        let writer = Writer::new(Pending::default(), &meta).map_err(|e| {
+        let fail = |e: crate::format::Error| {
             gst::element_imp_error!(
                 self,
                 gst::StreamError::Mux,
                 ("cannot start the file: {}", e)
             );
             gst::FlowError::Error
-        })?;
+        };
+        let mut writer = Writer::new(Pending::default(), &meta).map_err(fail)?;
+        if let Some(key) = state.signing_key.take() {
+            writer.sign_with(key).map_err(fail)?;
+        }
         state.writer = Some(writer);
         // The aggregator thread hashes too whenever every worker is busy.
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1));
@@ -475,30 +487,45 @@ impl ObjectImpl for H4mkMux {
 
     fn properties() -> &'static [glib::ParamSpec] {
         static PROPS: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
-            vec![glib::ParamSpecUInt64::builder("checkpoint-interval")
-                .nick("Checkpoint interval")
-                .blurb("Media time between HASH checkpoints, in nanoseconds: what a crash can leave unverifiable at most (also after every 1024 blocks or 64 MiB)")
-                .minimum(1_000_000)
-                .maximum(3_600_000_000_000)
-                .default_value(DEFAULT_CHECKPOINT_INTERVAL)
-                .mutable_ready()
-                .build()]
+            vec![
+                glib::ParamSpecUInt64::builder("checkpoint-interval")
+                    .nick("Checkpoint interval")
+                    .blurb("Media time between HASH checkpoints, in nanoseconds: what a crash can leave unverifiable at most (also after every 1024 blocks or 64 MiB)")
+                    .minimum(1_000_000)
+                    .maximum(3_600_000_000_000)
+                    .default_value(DEFAULT_CHECKPOINT_INTERVAL)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("signing-key-file")
+                    .nick("Signing key file")
+                    .blurb("Ed25519 private key (PKCS#8, PEM or DER, as h4mk keygen or openssl genpkey -algorithm ed25519 write it): every HASH checkpoint and VERI is signed, so a recording cut short is signed up to its last checkpoint")
+                    .mutable_ready()
+                    .build(),
+            ]
         });
         PROPS.as_ref()
     }
 
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
-        if pspec.name() == "checkpoint-interval" {
-            self.settings
-                .lock()
-                .expect("settings lock")
-                .checkpoint_interval = value.get().expect("type checked upstream");
+        let mut s = self.settings.lock().expect("settings lock");
+        match pspec.name() {
+            "checkpoint-interval" => {
+                s.checkpoint_interval = value.get().expect("type checked upstream")
+            }
+            "signing-key-file" => {
+                s.signing_key_file = value
+                    .get::<Option<String>>()
+                    .expect("type checked upstream")
+                    .filter(|p| !p.is_empty())
+            }
+            _ => unreachable!("only registered properties are set"),
         }
     }
 
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
         match pspec.name() {
             "checkpoint-interval" => self.settings().checkpoint_interval.to_value(),
+            "signing-key-file" => self.settings().signing_key_file.to_value(),
             _ => unreachable!("only registered properties are asked for"),
         }
     }
@@ -582,7 +609,15 @@ impl TagSetterImpl for H4mkMux {}
 
 impl AggregatorImpl for H4mkMux {
     fn start(&self) -> Result<(), gst::ErrorMessage> {
-        *self.state() = State::default();
+        let mut state = State::default();
+        if let Some(path) = self.settings().signing_key_file {
+            let key = SigningKey::read_file(std::path::Path::new(&path))
+                .map_err(|e| gst::error_msg!(gst::ResourceError::OpenRead, ["signing {}", e]))?;
+            gst::info!(CAT, imp = self, "signing with key {}", key.public().id());
+            state.signer = Some(Signer::of(&key.public()));
+            state.signing_key = Some(key);
+        }
+        *self.state() = state;
         self.obj()
             .update_segment(&gst::FormattedSegment::<gst::format::Bytes>::new());
         self.parent_start()

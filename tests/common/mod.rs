@@ -47,6 +47,7 @@ pub fn meta(track_count: u32, policy: CheckpointPolicy) -> Meta {
             .collect(),
         tags: None,
         repaired: None,
+        signer: None,
     }
 }
 

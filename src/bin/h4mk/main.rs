@@ -3,10 +3,13 @@
 mod export;
 mod extract;
 mod inspect;
+mod keys;
 mod plot;
 mod progress;
 mod repair;
+mod rewrite;
 mod seek;
+mod sign;
 mod timefmt;
 mod verify;
 
@@ -44,6 +47,10 @@ enum Command {
     Export(export::Args),
     /// Rebuild HASH, SEEK, VERI and TAIL for a file cut short, keeping every intact block
     Repair(repair::Args),
+    /// Make an Ed25519 signing key pair
+    Keygen(keys::Args),
+    /// Sign a finished file with an Ed25519 key: every HASH checkpoint and VERI, blocks untouched
+    Sign(sign::Args),
 }
 
 /// What a command reports back: success, a file that failed its checks, or an error.
@@ -70,6 +77,8 @@ fn main() -> ExitCode {
         Command::Extract(a) => extract::run(a),
         Command::Export(a) => export::run(a),
         Command::Repair(a) => repair::run(a),
+        Command::Keygen(a) => keys::keygen(a),
+        Command::Sign(a) => sign::run(a),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

@@ -1,13 +1,13 @@
 //! `h4mk repair`: rebuild the index and integrity chunks of a file cut short or damaged,
 //! keeping every intact block the file's own integrity does not contradict.
 
-use std::fs::File;
 use std::io::{BufReader, BufWriter};
 use std::path::PathBuf;
 
 use gsth4::format::repair::{RepairOptions, repair};
 
 use crate::progress::{Progress, ProgressReader};
+use crate::rewrite::Rewrite;
 use crate::{CliResult, Outcome, open_h4mk};
 
 #[derive(clap::Args)]
@@ -36,18 +36,8 @@ pub fn run(a: Args) -> CliResult {
         // Verified first, then copied: the input is read twice.
         Progress::new("repair", 2 * len),
     );
-    let dest = match &a.output {
-        Some(p) => p.clone(),
-        None => {
-            let mut name = a.file.file_name().unwrap_or_default().to_os_string();
-            name.push(".repairing");
-            a.file.with_file_name(name)
-        }
-    };
-    if dest == a.file {
-        return Err("the output must differ from the input; use --in-place to replace it".into());
-    }
-    let out = File::create(&dest).map_err(|e| format!("cannot create {}: {e}", dest.display()))?;
+    let rewrite = Rewrite::new(&a.file, a.output.as_deref(), a.in_place, ".repairing")?;
+    let out = rewrite.create()?;
     let mut input = input;
     let options = RepairOptions {
         keep_unverified: a.keep_unverified,
@@ -57,16 +47,11 @@ pub fn run(a: Args) -> CliResult {
     let (out, report) = match result {
         Ok(x) => x,
         Err(e) => {
-            let _ = std::fs::remove_file(&dest);
+            rewrite.abandon();
             return Err(Box::new(e));
         }
     };
-    let file = out.into_inner().map_err(|e| e.into_error())?;
-    file.sync_all()?;
-    if a.in_place {
-        std::fs::rename(&dest, &a.file)?;
-    }
-    let written = if a.in_place { &a.file } else { &dest };
+    let written = rewrite.commit(out.into_inner().map_err(|e| e.into_error())?)?;
     for d in &report.dropped {
         eprintln!("h4mk: left out: {d}");
     }

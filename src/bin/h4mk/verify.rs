@@ -3,8 +3,11 @@
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
+use gsth4::crypto::signing::PublicKey;
 use gsth4::format::merkle::hex;
-use gsth4::format::verify::verify;
+use gsth4::format::verify::{trust_findings, verify};
+
+use crate::keys::trusted;
 
 use crate::progress::Progress;
 use crate::{CliResult, Outcome, read_h4mk};
@@ -17,14 +20,23 @@ pub struct Args {
     /// Print each report as JSON (an array when several files are given)
     #[arg(long)]
     json: bool,
+    /// Trust only files signed by this Ed25519 public key (a PEM or DER key file, or a
+    /// directory of *.pub files; may be repeated): an unsigned file, a bad signature, another
+    /// signer or an unsigned VERI fails
+    #[arg(long, value_name = "KEY.pub|DIR")]
+    trust: Vec<PathBuf>,
 }
 
 /// Verifies every file given; one that cannot be read is reported and the others still are.
 pub fn run(a: Args) -> CliResult {
+    let trusted = match a.trust.is_empty() {
+        true => None,
+        false => Some(trusted(&a.trust)?),
+    };
     let mut json = Vec::new();
     let (mut problems, mut errors) = (false, false);
     for file in &a.files {
-        match verify_one(file, a.json) {
+        match verify_one(file, a.json, trusted.as_deref()) {
             Ok((ok, report)) => {
                 problems |= !ok;
                 json.extend(report);
@@ -55,14 +67,23 @@ pub fn run(a: Args) -> CliResult {
 fn verify_one(
     file: &Path,
     as_json: bool,
+    trusted: Option<&[PublicKey]>,
 ) -> Result<(bool, Option<serde_json::Value>), Box<dyn std::error::Error>> {
     let input = read_h4mk(file)?;
     let len = std::fs::metadata(file).map_or(0, |m| m.len());
     let mut progress = Progress::new("verify", len);
-    let report = verify(BufReader::with_capacity(1 << 20, input), |done| {
+    let mut report = verify(BufReader::with_capacity(1 << 20, input), |done| {
         progress.update(done)
     })?;
     progress.done();
+    if let Some(keys) = trusted {
+        report.findings.extend(trust_findings(&report, keys));
+    }
+    let trust_word = |key: &PublicKey| match trusted {
+        None => "not checked against trusted keys",
+        Some(keys) if keys.contains(key) => "trusted",
+        Some(_) => "NOT trusted",
+    };
     let shown = match file.as_os_str() == "-" {
         true => "standard input".to_string(),
         false => file.display().to_string(),
@@ -82,6 +103,15 @@ fn verify_one(
             "checkpoints": report.checkpoints,
             "verified_through": report.verified_through,
             "root": report.root.map(|r| hex(&r)),
+            "signed": report.signed.map(|s| serde_json::json!({
+                "algorithm": "ed25519",
+                "key_id": s.key.id().to_string(),
+                "public_key": hex(&s.key.0),
+                "blocks": s.blocks,
+                "through": s.through,
+                "whole_file": s.whole_file,
+                "trusted": trusted.map(|keys| keys.contains(&s.key)),
+            })),
             "findings": findings,
         });
         return Ok((report.is_ok(), Some(out)));
@@ -114,6 +144,22 @@ fn verify_one(
                 f.message
             );
         }
+    }
+    match report.signed {
+        Some(s) => println!(
+            "  signed by ed25519 key {} ({}): blocks 0 to {} and bytes 0 to {}{}",
+            s.key.id(),
+            trust_word(&s.key),
+            s.blocks.saturating_sub(1),
+            s.through,
+            if s.whole_file {
+                ", the whole file (VERI signed)"
+            } else {
+                " (through its last signed checkpoint)"
+            }
+        ),
+        None if trusted.is_some() => println!("  not signed"),
+        None => {}
     }
     Ok((report.is_ok(), None))
 }
