@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what gst-h4 needs on Debian/Ubuntu and is missing: GStreamer 1.22+ development files,
 # the tools, the plugin sets the tests and the demo use, ges-launch-1.0 (the editing tests) and
-# nginx (the HTTP tests start their own, on 127.0.0.1). Checks the Rust toolchain.
+# nginx (the HTTP tests start their own, on 127.0.0.1) and openssl (the signing tests check key
+# files against it). Checks the Rust toolchain.
 set -euo pipefail
 
 packages=(
@@ -11,7 +12,7 @@ packages=(
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav
   ges1.0-tools
-  nginx time
+  nginx time openssl
 )
 
 missing=()

@@ -182,3 +182,419 @@ fn a_block_from_another_recording_is_refused_after_repair() {
         assert_eq!(got.len(), 4, "{mode}");
     }
 }
+
+mod common;
+
+use common::{meta as sample_meta, sample_blocks};
+use gsth4::crypto::signing::SigningKey;
+use gsth4::format::Code;
+use gsth4::format::meta::{CheckpointPolicy, Meta, Signer};
+use gsth4::format::verify::{Report, trust_findings, verify};
+use gsth4::format::writer::Writer;
+
+fn key(seed: u8) -> SigningKey {
+    SigningKey::from_seed(&[seed; 32]).unwrap()
+}
+
+fn policy() -> CheckpointPolicy {
+    CheckpointPolicy {
+        blocks: 8,
+        ..CheckpointPolicy::default()
+    }
+}
+
+/// Two tracks of 20 blocks, a checkpoint every 8 blocks; signed with `signing` when given.
+fn file(signing: Option<SigningKey>) -> Vec<u8> {
+    let mut m: Meta = sample_meta(2, policy());
+    m.signer = signing.as_ref().map(|k| Signer::of(&k.public()));
+    let mut w = Writer::new(Vec::new(), &m).unwrap();
+    if let Some(k) = signing {
+        w.sign_with(k).unwrap();
+    }
+    for b in sample_blocks(2, 20, 5) {
+        w.write_block(&b.spec, &b.data).unwrap();
+    }
+    w.finish().unwrap().0
+}
+
+fn check(bytes: &[u8]) -> Report {
+    verify(bytes, |_| {}).unwrap()
+}
+
+fn codes(r: &Report) -> Vec<Code> {
+    r.findings.iter().map(|f| f.code).collect()
+}
+
+/// Offsets and tags of an intact file's chunks.
+fn chunks(bytes: &[u8]) -> Vec<(usize, [u8; 4])> {
+    common::chunk_map(bytes)
+        .into_iter()
+        .map(|(_, offset, tag)| (offset as usize, tag))
+        .collect()
+}
+
+#[test]
+fn a_signed_file_names_its_signer_and_covers_every_block() {
+    let signed = file(Some(key(1)));
+    let plain = file(None);
+    let r = check(&signed);
+    assert!(r.is_ok(), "{:?}", r.findings);
+    let s = r.signed.expect("signed");
+    assert_eq!((s.key, s.blocks, s.whole_file), (key(1).public(), 40, true));
+    assert_eq!(s.through as usize, signed.len() - 36, "all but TAIL");
+    // The blocks and their root are those of the unsigned file.
+    assert_eq!(r.root, check(&plain).root);
+    let sign_chunks = chunks(&signed).iter().filter(|c| &c.1 == b"SIGN").count();
+    assert_eq!(
+        sign_chunks as u64,
+        r.checkpoints + 1,
+        "one per HASH, one for VERI"
+    );
+    assert!(trust_findings(&r, &[key(1).public()]).is_empty());
+    let untrusted = trust_findings(&r, &[key(2).public()]);
+    assert_eq!(untrusted.len(), 1);
+    assert_eq!(untrusted[0].code, Code::SignUntrusted);
+    assert!(
+        untrusted[0]
+            .message
+            .contains(&key(1).public().id().to_string())
+    );
+    let unsigned = trust_findings(&check(&plain), &[key(1).public()]);
+    assert_eq!(
+        unsigned.iter().map(|f| f.code).collect::<Vec<_>>(),
+        [Code::SignAbsent]
+    );
+    // The writer refuses a key META does not name.
+    let mut w = Writer::new(Vec::new(), &sample_meta(1, policy())).unwrap();
+    let e = w.sign_with(key(1)).unwrap_err();
+    assert_eq!(e.code, Code::InvalidInput);
+}
+
+/// Every byte of a signed file matters under trust: flipped, the file fails verification or
+/// trust (its CRC, its digest, its leaf, or the signature).
+#[test]
+fn any_flipped_byte_of_a_signed_file_fails_under_trust() {
+    let signed = file(Some(key(1)));
+    let trusted = [key(1).public()];
+    let map = chunks(&signed);
+    for i in 0..signed.len() {
+        let (start, tag) = map[map.iter().rposition(|c| c.0 <= i).unwrap()];
+        // Block payloads: every 5th byte (their CRC and leaf are tested elsewhere); every byte
+        // of the header, META, HASH, SIGN, SEEK, VERI and TAIL chunks.
+        if &tag == b"CORE" && i > start + 52 && i % 5 != 0 {
+            continue;
+        }
+        let mut bad = signed.clone();
+        bad[i] ^= 0x08;
+        let r = check(&bad);
+        let trust = trust_findings(&r, &trusted);
+        assert!(
+            !r.is_ok() || !trust.is_empty(),
+            "byte {i} ({} chunk at {start}) flipped: still verifies and is trusted",
+            String::from_utf8_lossy(&tag)
+        );
+    }
+}
+
+fn reseal(f: &mut [u8], chunk: usize) {
+    let h = gsth4::format::chunk::ChunkHeader::parse(f[chunk..chunk + 12].try_into().unwrap());
+    let end = chunk + h.chunk_len() as usize;
+    let crc = gsth4::format::chunk::chunk_crc(&h.tag, h.size, &[&f[chunk + 12..end]]);
+    f[chunk + 8..chunk + 12].copy_from_slice(&crc.to_le_bytes());
+}
+
+/// An editor who changes META and rewrites its CRC and its digest in the HASH chunk that lists
+/// it (so every CRC and digest holds) cannot rewrite the signature: the chain names it.
+#[test]
+fn meta_edited_with_its_digest_rewritten_breaks_every_later_signature() {
+    use sha2::{Digest, Sha256};
+    let mut f = file(Some(key(1)));
+    let map = chunks(&f);
+    let (meta_at, _) = map[1];
+    let meta_end = map[2].0;
+    let at = meta_at
+        + f[meta_at..meta_end]
+            .windows(6)
+            .position(|w| w == b"gst-h4")
+            .unwrap();
+    f[at + 5] = b'5';
+    reseal(&mut f, meta_at);
+    let digest: [u8; 32] = Sha256::digest(&f[meta_at..meta_end]).into();
+    let (hash_at, _) = *map.iter().find(|c| &c.1 == b"HASH").unwrap();
+    // The first digest record (ordinal 0: the file header; ordinal 1: META) after 64 fixed bytes.
+    let record = hash_at + 12 + 64 + 56;
+    assert_eq!(
+        u64::from_le_bytes(f[record..record + 8].try_into().unwrap()),
+        1
+    );
+    f[record + 24..record + 56].copy_from_slice(&digest);
+    reseal(&mut f, hash_at);
+    let r = check(&f);
+    assert!(!codes(&r).is_empty());
+    assert!(
+        codes(&r).iter().all(|c| *c == Code::SignInvalid),
+        "{:?}",
+        r.findings
+    );
+    assert!(
+        r.findings[0].message.contains("signed another history"),
+        "{}",
+        r.findings[0]
+    );
+    assert_eq!(r.signed, None);
+    assert_eq!(
+        trust_findings(&r, &[key(1).public()])[0].code,
+        Code::SignAbsent
+    );
+}
+
+/// A recording cut anywhere is reported signed through the last checkpoint whose SIGN survived.
+#[test]
+fn a_cut_recording_is_signed_through_its_last_checkpoint() {
+    let f = file(Some(key(1)));
+    let map = chunks(&f);
+    let signs: Vec<usize> = map
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| &c.1 == b"SIGN")
+        .map(|(i, _)| i)
+        .collect();
+    for cut in (100..f.len() - 400).step_by(37) {
+        let r = check(&f[..cut]);
+        assert!(codes(&r).contains(&Code::VeriAbsent), "cut {cut}");
+        // The SIGN chunks that end before the cut.
+        let whole: Vec<usize> = signs
+            .iter()
+            .copied()
+            .filter(|i| map.get(i + 1).is_some_and(|n| n.0 <= cut))
+            .collect();
+        match (whole.last(), r.signed) {
+            (None, None) => {}
+            (Some(i), Some(s)) => {
+                assert_eq!(s.through as usize, map[i + 1].0, "cut {cut}");
+                assert!(!s.whole_file);
+                let blocks_before = map[..*i].iter().filter(|c| &c.1 == b"CORE").count();
+                assert_eq!(s.blocks as usize, blocks_before, "cut {cut}");
+                assert!(
+                    trust_findings(&r, &[key(1).public()]).is_empty(),
+                    "cut {cut}"
+                );
+            }
+            (w, s) => panic!("cut {cut}: SIGN chunks before it {w:?}, report {s:?}"),
+        }
+    }
+}
+
+/// Stripped of its signatures (META still naming the signer), or re-signed by another key.
+#[test]
+fn stripped_or_re_signed_files_fail_the_first_keys_trust() {
+    let f = file(Some(key(1)));
+    // Re-signed with key 2 through `sign_file`: blocks and root unchanged.
+    let (resigned, report) =
+        gsth4::format::sign_file::sign_file(std::io::Cursor::new(&f), Vec::new(), key(2)).unwrap();
+    assert_eq!(report.replaced, [key(1).public().id().to_string()]);
+    let r = check(&resigned);
+    assert!(r.is_ok(), "{:?}", r.findings);
+    assert_eq!(r.root, check(&f).root);
+    assert_eq!(
+        trust_findings(&r, &[key(1).public()])
+            .iter()
+            .map(|f| f.code)
+            .collect::<Vec<_>>(),
+        [Code::SignUntrusted]
+    );
+    assert!(trust_findings(&r, &[key(2).public()]).is_empty());
+    // Signing an unsigned file gives the bytes a signing writer writes.
+    let (signed_later, _) =
+        gsth4::format::sign_file::sign_file(std::io::Cursor::new(file(None)), Vec::new(), key(1))
+            .unwrap();
+    assert!(
+        signed_later == f,
+        "signed afterwards = signed while writing"
+    );
+    // Written again without the key, META still naming the signer: every HASH and VERI is
+    // named for its missing SIGN.
+    let mut m: Meta = sample_meta(2, policy());
+    m.signer = Some(Signer::of(&key(1).public()));
+    let mut w = Writer::new(Vec::new(), &m).unwrap();
+    for b in sample_blocks(2, 20, 5) {
+        w.write_block(&b.spec, &b.data).unwrap();
+    }
+    let stripped = w.finish().unwrap().0;
+    let r = check(&stripped);
+    assert_eq!(
+        codes(&r),
+        vec![Code::SignAbsent; r.checkpoints as usize + 1]
+    );
+    assert!(r.findings[0].message.contains("not followed by its SIGN"));
+    // A damaged file is not signed.
+    let mut damaged = f.clone();
+    damaged[300] ^= 1;
+    let e = gsth4::format::sign_file::sign_file(std::io::Cursor::new(&damaged), Vec::new(), key(1))
+        .unwrap_err();
+    assert!(e.message.contains("repair it first"), "{e}");
+}
+
+fn h4mk_ok(args: &[&str]) -> String {
+    let o = h4mk(args);
+    assert!(o.status.success(), "h4mk {args:?}: {}", stdout_and_err(&o));
+    stdout_and_err(&o)
+}
+
+/// h4mkmux signs while recording; `h4mk sign` signs an unsigned recording of the same stream
+/// to the same bytes; OpenSSL's keys work both ways; `verify --trust` says who signed.
+#[test]
+fn recordings_signed_by_the_muxer_and_by_h4mk_sign() {
+    init();
+    let dir = tempfile::tempdir().unwrap();
+    let d = |name: &str| dir.path().join(name).display().to_string();
+    let out = h4mk_ok(&["keygen", "-o", &d("k")]);
+    let id = out
+        .split_whitespace()
+        .nth(2)
+        .unwrap()
+        .trim_end_matches(':')
+        .to_string();
+    h4mk_ok(&["keygen", "-o", &d("other")]);
+    // Refuses to overwrite a key.
+    let o = h4mk(&["keygen", "-o", &d("k")]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stdout_and_err(&o).contains("exists; a key is never overwritten"));
+    let p = pipeline(&format!(
+        "videotestsrc num-buffers=90 ! video/x-raw,width=160,height=120,framerate=30/1 \
+         ! x264enc key-int-max=15 speed-preset=ultrafast ! h264parse ! tee name=t \
+         t. ! queue ! h4mkmux signing-key-file={} checkpoint-interval=500000000 ! filesink location={} \
+         t. ! queue ! h4mkmux checkpoint-interval=500000000 ! filesink location={}",
+        d("k"),
+        d("signed.h4mk"),
+        d("plain.h4mk")
+    ));
+    run(&p, 60);
+    let out = h4mk_ok(&["verify", &d("signed.h4mk"), "--trust", &d("k.pub")]);
+    assert!(
+        out.contains(&format!(
+            "signed by ed25519 key {id} (trusted): blocks 0 to 89"
+        )) && out.contains("the whole file (VERI signed)"),
+        "{out}"
+    );
+    let o = h4mk(&["verify", &d("signed.h4mk"), "--trust", &d("other.pub")]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout_and_err(&o).contains("sign.untrusted"));
+    // A directory of trusted keys.
+    std::fs::create_dir(d("trusted")).unwrap();
+    std::fs::copy(d("k.pub"), d("trusted/k.pub")).unwrap();
+    h4mk_ok(&["verify", &d("signed.h4mk"), "--trust", &d("trusted")]);
+    let o = h4mk(&["verify", &d("plain.h4mk"), "--trust", &d("trusted")]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout_and_err(&o).contains("sign.absent"));
+
+    // Signed afterwards: the same bytes as signed while recording.
+    h4mk_ok(&[
+        "sign",
+        &d("plain.h4mk"),
+        "-k",
+        &d("k"),
+        "-o",
+        &d("later.h4mk"),
+    ]);
+    assert!(
+        std::fs::read(d("later.h4mk")).unwrap() == std::fs::read(d("signed.h4mk")).unwrap(),
+        "h4mk sign and h4mkmux signing-key-file write the same file"
+    );
+
+    // OpenSSL derives the same public key from h4mk's private key, and its own keys sign.
+    let openssl = |args: &[&str]| {
+        let o = Command::new("openssl")
+            .args(args)
+            .output()
+            .expect("openssl runs");
+        assert!(
+            o.status.success(),
+            "openssl {args:?}: {}",
+            stdout_and_err(&o)
+        );
+        o.stdout
+    };
+    assert_eq!(
+        openssl(&["pkey", "-in", &d("k"), "-pubout"]),
+        std::fs::read(d("k.pub")).unwrap()
+    );
+    openssl(&["genpkey", "-algorithm", "ed25519", "-out", &d("ossl.pem")]);
+    openssl(&[
+        "pkey",
+        "-in",
+        &d("ossl.pem"),
+        "-pubout",
+        "-out",
+        &d("ossl.pub"),
+    ]);
+    h4mk_ok(&[
+        "sign",
+        &d("plain.h4mk"),
+        "-k",
+        &d("ossl.pem"),
+        "-o",
+        &d("ossl.h4mk"),
+    ]);
+    h4mk_ok(&["verify", &d("ossl.h4mk"), "--trust", &d("ossl.pub")]);
+    let o = h4mk(&["verify", &d("ossl.h4mk"), "--trust", &d("k.pub")]);
+    assert_eq!(o.status.code(), Some(1), "re-signed by another key");
+
+    // A bad key file stops the muxer before anything is written, naming the file.
+    std::fs::write(d("bad.pem"), "not a key").unwrap();
+    let p = pipeline(&format!(
+        "videotestsrc num-buffers=3 ! h4mkmux signing-key-file={} ! fakesink",
+        d("bad.pem")
+    ));
+    let (e, _) = run_to_error(&p, 10);
+    assert!(e.contains("bad.pem") && e.contains("signing key"), "{e}");
+}
+
+/// A signed live recording killed with SIGKILL: verify reports it unfinished and signed
+/// through its last checkpoint, by the trusted key.
+#[test]
+fn a_killed_signed_recording_is_signed_through_its_last_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = |name: &str| dir.path().join(name).display().to_string();
+    h4mk_ok(&["keygen", "-o", &d("k")]);
+    let mut child = gst_tool("gst-launch-1.0")
+        .args(
+            format!(
+                "-q videotestsrc is-live=true ! video/x-raw,width=160,height=120,framerate=30/1 \
+                 ! x264enc tune=zerolatency key-int-max=15 speed-preset=ultrafast ! h264parse \
+                 ! h4mkmux signing-key-file={} checkpoint-interval=250000000 ! filesink location={}",
+                d("k"),
+                d("rec.h4mk")
+            )
+            .split_whitespace(),
+        )
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("gst-launch-1.0 starts");
+    std::thread::sleep(std::time::Duration::from_millis(2000));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let bytes = std::fs::read(d("rec.h4mk")).unwrap();
+    let r = check(&bytes);
+    assert!(codes(&r).contains(&Code::VeriAbsent), "{:?}", r.findings);
+    assert!(
+        codes(&r)
+            .iter()
+            .all(|c| matches!(c, Code::VeriAbsent | Code::ChunkTruncated)),
+        "{:?}",
+        r.findings
+    );
+    let s = r.signed.expect("signed through a checkpoint");
+    assert!(!s.whole_file && s.blocks >= 15, "{s:?}");
+    assert!(s.through <= r.verified_through + 12 + 192);
+    let o = h4mk(&["verify", &d("rec.h4mk"), "--trust", &d("k.pub")]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout_and_err(&o);
+    assert!(
+        out.contains(&format!("(trusted): blocks 0 to {}", s.blocks - 1))
+            && out.contains("(through its last signed checkpoint)")
+            && !out.contains("sign."),
+        "{out}"
+    );
+}

@@ -612,7 +612,7 @@ impl AggregatorImpl for H4mkMux {
         let mut state = State::default();
         if let Some(path) = self.settings().signing_key_file {
             let key = SigningKey::read_file(std::path::Path::new(&path))
-                .map_err(|e| gst::error_msg!(gst::ResourceError::OpenRead, ["signing {}", e]))?;
+                .map_err(|e| gst::error_msg!(gst::ResourceError::OpenRead, ("signing {}", e)))?;
             gst::info!(CAT, imp = self, "signing with key {}", key.public().id());
             state.signer = Some(Signer::of(&key.public()));
             state.signing_key = Some(key);
