@@ -502,6 +502,46 @@ fn recordings_signed_by_the_muxer_and_by_h4mk_sign() {
         "h4mk sign and h4mkmux signing-key-file write the same file"
     );
 
+    // One frame proven on its own: the proof checks without the file, under the signer's key.
+    let out = h4mk_ok(&[
+        "prove",
+        &d("signed.h4mk"),
+        "--track",
+        "0",
+        "--time",
+        "1.5",
+        "-o",
+        &d("p.json"),
+    ]);
+    assert!(
+        out.contains(&format!("signed by ed25519 key {id}")),
+        "{out}"
+    );
+    let out = h4mk_ok(&[
+        "check-proof",
+        &d("p.json"),
+        "--trust",
+        &d("k.pub"),
+        "--data",
+        &d("frame"),
+    ]);
+    assert!(
+        out.contains("OK: block") && out.contains("(trusted)"),
+        "{out}"
+    );
+    let proof: Proof = serde_json::from_slice(&std::fs::read(d("p.json")).unwrap()).unwrap();
+    assert_eq!(
+        proof.block.pts,
+        Some(1_500_000_000 + 1000 * 3600 * 1_000_000_000)
+    );
+    let signed = std::fs::read(d("signed.h4mk")).unwrap();
+    let mut r = Reader::open(signed.as_slice()).unwrap();
+    let block = r.read_block_at(proof.block.offset).unwrap();
+    assert_eq!(std::fs::read(d("frame")).unwrap(), block.data);
+    let o = h4mk(&["check-proof", &d("p.json"), "--trust", &d("other.pub")]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout_and_err(&o).contains("which is not trusted"));
+
     // OpenSSL derives the same public key from h4mk's private key, and its own keys sign.
     let openssl = |args: &[&str]| {
         let o = Command::new("openssl")
@@ -597,4 +637,174 @@ fn a_killed_signed_recording_is_signed_through_its_last_checkpoint() {
             && !out.contains("sign."),
         "{out}"
     );
+}
+
+use gsth4::format::proof::{Proof, Which, check_proof, prove};
+use gsth4::format::reader::Reader;
+
+/// `tracks` tracks of `per_track` blocks, signed with key 1, checkpoints every 8 blocks.
+fn signed_file(tracks: u32, per_track: u64) -> Vec<u8> {
+    let mut m: Meta = sample_meta(tracks, policy());
+    m.signer = Some(Signer::of(&key(1).public()));
+    let mut w = Writer::new(Vec::new(), &m).unwrap();
+    w.sign_with(key(1)).unwrap();
+    for b in sample_blocks(tracks, per_track, 11) {
+        w.write_block(&b.spec, &b.data).unwrap();
+    }
+    w.finish().unwrap().0
+}
+
+/// 100 random blocks proven from a signed file and checked on their own: each gives back the
+/// block's own bytes, ordinal and signer; a proof whose block was edited (CRC rewritten) fails,
+/// and so does one for a file whose block was edited.
+#[test]
+fn random_blocks_proven_and_checked_without_the_file() {
+    let f = signed_file(3, 100);
+    let blocks = common::read_blocks(&f);
+    let mut r = Reader::open(f.as_slice()).unwrap();
+    let mut rng = common::Rng(99);
+    for _ in 0..100 {
+        let n = rng.below(blocks.len() as u64);
+        let p = prove(&mut r, Which::Ordinal(n)).unwrap();
+        // Through JSON, as handed to someone else.
+        let p: Proof = serde_json::from_str(&serde_json::to_string(&p).unwrap()).unwrap();
+        let c = check_proof(&p).unwrap();
+        let (index, want) = &blocks[n as usize];
+        assert_eq!(
+            (c.ordinal, c.header.index, c.header.track),
+            (n, *index, want.spec.track)
+        );
+        assert_eq!(c.data, want.data, "block {n}");
+        assert_eq!(c.signer, Some(key(1).public()));
+        assert_eq!(c.tree_size, 300);
+    }
+    // By track and time: the block of track 1 presenting at 2.01 s (PTS 2.000000001 s).
+    let p = prove(
+        &mut r,
+        Which::Time {
+            track: 1,
+            time: 2_010_000_000,
+        },
+    )
+    .unwrap();
+    assert_eq!((p.block.track, p.block.pts), (1, Some(2_000_000_001)));
+    assert_eq!(p.block.ordinal, 50 * 3 + 1);
+    let e = prove(&mut r, Which::Ordinal(300)).unwrap_err();
+    assert!(e.message.contains("there is no block 300"), "{e}");
+
+    // An edited block, CRC rewritten, in the proof: its leaf no longer leads to the root.
+    use base64::Engine;
+    let engine = base64::engine::general_purpose::STANDARD;
+    let mut p = prove(&mut r, Which::Ordinal(42)).unwrap();
+    let mut chunk = engine.decode(&p.block.chunk).unwrap();
+    let last = chunk.len() - 1;
+    chunk[last] ^= 0x01;
+    reseal(&mut chunk, 0);
+    p.block.chunk = engine.encode(&chunk);
+    let e = check_proof(&p).unwrap_err();
+    assert_eq!(e.code, Code::BlockHashMismatch, "{e}");
+    // A signature moved to another root, or altered.
+    let good = prove(&mut r, Which::Ordinal(7)).unwrap();
+    let mut p = good.clone();
+    p.inclusion.root = p.inclusion.audit_path[0].clone();
+    assert!(check_proof(&p).is_err());
+    let mut p = good.clone();
+    let sig = p.signature.as_mut().unwrap();
+    let first = if sig.signature.starts_with('0') {
+        "1"
+    } else {
+        "0"
+    };
+    sig.signature.replace_range(..1, first);
+    assert_eq!(check_proof(&p).unwrap_err().code, Code::SignInvalid);
+
+    // A file whose block was edited (CRC rewritten) gives no proof for it.
+    let mut edited = f.clone();
+    let map = chunks(&f);
+    let (at, _) = map
+        .iter()
+        .filter(|c| &c.1 == b"CORE")
+        .nth(42)
+        .copied()
+        .unwrap();
+    edited[at + 12 + 40] ^= 0x01;
+    reseal(&mut edited, at);
+    let mut r = Reader::open(edited.as_slice()).unwrap();
+    let e = prove(&mut r, Which::Ordinal(42)).unwrap_err();
+    assert_eq!(e.code, Code::BlockHashMismatch, "{e}");
+    assert!(prove(&mut r, Which::Ordinal(41)).is_ok());
+}
+
+/// A proof holds ⌈log2 n⌉ hashes at most: 0 for one block, 20 for 900,000 (ten hours at 25
+/// blocks a second).
+#[test]
+fn proof_size_grows_with_log_n() {
+    for (tracks, per_track) in [(1, 1), (1, 2), (1, 3), (2, 50), (3, 333)] {
+        let f = signed_file(tracks, per_track);
+        let n = u64::from(tracks) * per_track;
+        let want = 64 - (n - 1).leading_zeros() as usize; // ⌈log2 n⌉
+        let mut r = Reader::open(f.as_slice()).unwrap();
+        let longest = (0..n)
+            .map(|i| {
+                prove(&mut r, Which::Ordinal(i))
+                    .unwrap()
+                    .inclusion
+                    .audit_path
+                    .len()
+            })
+            .max()
+            .unwrap();
+        assert_eq!(longest, if n == 1 { 0 } else { want }, "{n} blocks");
+    }
+}
+
+/// Ten hours at 25 blocks a second: 900,000 blocks of 16 bytes, signed; one proof holds 20
+/// hashes (about 2.9 KB of JSON with the block) and checks on its own.
+#[test]
+fn a_proof_from_a_ten_hour_recording() {
+    use gsth4::format::block::BlockFlags;
+    use gsth4::format::writer::NewBlock;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ten-hours.h4mk");
+    let mut m: Meta = sample_meta(1, CheckpointPolicy::default());
+    m.signer = Some(Signer::of(&key(1).public()));
+    let out = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    let mut w = Writer::new(out, &m).unwrap();
+    w.sign_with(key(1)).unwrap();
+    let blocks = 10 * 3600 * 25u64;
+    for i in 0..blocks {
+        let b = NewBlock {
+            track: 0,
+            masked: false,
+            flags: BlockFlags(if i % 50 == 0 { BlockFlags::KEYFRAME } else { 0 }),
+            pts: Some(i * 40_000_000),
+            dts: None,
+            duration: Some(40_000_000),
+            clipping: None,
+        };
+        w.write_block(&b, &i.to_le_bytes().repeat(2)).unwrap();
+    }
+    w.finish().unwrap();
+    let file = std::fs::File::open(&path).unwrap();
+    let mut r = Reader::open(gsth4::format::source::IoSource::new(file)).unwrap();
+    let p = prove(
+        &mut r,
+        Which::Time {
+            track: 0,
+            time: 5 * 3600 * 1_000_000_000 + 1,
+        },
+    )
+    .unwrap();
+    assert_eq!(p.block.ordinal, blocks / 2);
+    assert_eq!(p.inclusion.audit_path.len(), 20);
+    let json = serde_json::to_string_pretty(&p).unwrap();
+    println!(
+        "a proof from a 10-hour recording: {} bytes of JSON, {} hashes",
+        json.len(),
+        20
+    );
+    assert!(json.len() < 3500, "{} bytes", json.len());
+    let c = check_proof(&p).unwrap();
+    assert_eq!(c.data, (blocks / 2).to_le_bytes().repeat(2));
+    assert_eq!((c.tree_size, c.signer), (blocks, Some(key(1).public())));
 }

@@ -12,6 +12,7 @@ pub mod limits;
 pub mod merkle;
 pub mod meta;
 pub mod multi_sha256;
+pub mod proof;
 pub mod range_crc;
 pub mod reader;
 pub mod repair;

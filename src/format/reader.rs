@@ -7,17 +7,19 @@ use std::io::{self, Read};
 
 use crate::format::block::BlockHeader;
 use crate::format::chunk::{
-    CHUNK_HEADER_LEN, ChunkHeader, TAG_HEADER, TAG_META, TAG_SAFE, TAG_VERI, is_block_tag, tag_name,
+    CHUNK_HEADER_LEN, ChunkHeader, TAG_HASH, TAG_HEADER, TAG_META, TAG_SAFE, TAG_SIGN, TAG_VERI,
+    is_block_tag, tag_name,
 };
 use crate::format::error::{Code, Error, Result};
 use crate::format::header::{FileHeader, HEADER_CHUNK_LEN};
 use crate::format::index_load::{Entries, IndexLoad, LoadedIndex, Next};
-use crate::format::integrity::{CHECKPOINT_FIXED_LEN, CheckpointFixed, Veri};
+use crate::format::integrity::{CHECKPOINT_FIXED_LEN, Checkpoint, CheckpointFixed, Veri};
 use crate::format::item::{Item, decode};
 use crate::format::merkle::{Hash, leaf_hash};
 use crate::format::meta::Meta;
 use crate::format::scan::{Scanner, Step, drive};
 use crate::format::seek::{SeekEntry, SeekHit, SeekIndexBuilder, SeekTable, Snap};
+use crate::format::signature::Signature;
 use crate::format::source::ReadAt;
 use crate::format::tail::Tail;
 
@@ -413,6 +415,63 @@ impl<S: ReadAt> Reader<S> {
             .read_exact_at(at, &mut out)
             .map_err(io_at(at, "reading a leaf hash"))?;
         Ok(out)
+    }
+
+    /// The chunk at `offset`, CRC checked: its header and payload.
+    pub fn chunk_at(&mut self, offset: u64) -> Result<(ChunkHeader, Vec<u8>)> {
+        read_chunk(&mut self.src, self.len, offset, None)
+    }
+
+    /// Every HASH chunk VERI lists, in file order (finished files).
+    pub fn checkpoints(&mut self) -> Result<Vec<(u64, Checkpoint)>> {
+        let pieces = self.veri()?.pieces.clone();
+        let mut out = Vec::with_capacity(pieces.len());
+        for p in pieces {
+            let (h, payload) = self.chunk_at(p.offset)?;
+            if h.tag != TAG_HASH {
+                return Err(Error::new(
+                    Code::ChunkUnlisted,
+                    format!(
+                        "VERI lists a HASH chunk at {}, found {}",
+                        p.offset,
+                        tag_name(&h.tag)
+                    ),
+                )
+                .with_offset(p.offset));
+            }
+            let cp = Checkpoint::decode(&payload).map_err(|e| e.with_offset(p.offset))?;
+            if cp.first_leaf != p.first_leaf {
+                return Err(Error::new(
+                    Code::ChunkUnlisted,
+                    format!(
+                        "VERI lists the HASH chunk at {} from leaf {}, it says {}",
+                        p.offset, p.first_leaf, cp.first_leaf
+                    ),
+                )
+                .with_offset(p.offset));
+            }
+            out.push((p.offset, cp));
+        }
+        Ok(out)
+    }
+
+    /// The SIGN chunk right after VERI, if there is one (finished files).
+    pub fn veri_signature(&mut self) -> Result<Option<Signature>> {
+        let Some(tail) = self.tail().copied() else {
+            return Ok(None);
+        };
+        let (veri, _) = self.chunk_at(tail.veri_offset)?;
+        let at = tail.veri_offset + veri.chunk_len();
+        if at >= tail.file_len - crate::format::tail::TAIL_CHUNK_LEN {
+            return Ok(None);
+        }
+        let (h, payload) = self.chunk_at(at)?;
+        if h.tag != TAG_SIGN {
+            return Ok(None);
+        }
+        Signature::decode(&payload)
+            .map(Some)
+            .map_err(|e| e.with_offset(at))
     }
 
     /// Looks up a keyframe by stream time and reads its block, checking that the block is the

@@ -6,6 +6,7 @@ mod inspect;
 mod keys;
 mod plot;
 mod progress;
+mod prove;
 mod repair;
 mod rewrite;
 mod seek;
@@ -51,6 +52,10 @@ enum Command {
     Keygen(keys::Args),
     /// Sign a finished file with an Ed25519 key: every HASH checkpoint and VERI, blocks untouched
     Sign(sign::Args),
+    /// Write one block and its Merkle inclusion proof to the file's (signed) root as JSON
+    Prove(prove::Args),
+    /// Check a block proof without the file: its bytes, its path to the root, the signature
+    CheckProof(prove::CheckArgs),
 }
 
 /// What a command reports back: success, a file that failed its checks, or an error.
@@ -79,6 +84,8 @@ fn main() -> ExitCode {
         Command::Repair(a) => repair::run(a),
         Command::Keygen(a) => keys::keygen(a),
         Command::Sign(a) => sign::run(a),
+        Command::Prove(a) => prove::run(a),
+        Command::CheckProof(a) => prove::check_run(a),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
