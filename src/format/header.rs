@@ -13,7 +13,7 @@ pub const HEADER_CHUNK_LEN: u64 = 20;
 pub struct FileHeader {
     pub major: u16,
     pub minor: u16,
-    /// Reserved, zero in version 1.0.
+    /// Reserved, zero in versions 1.0 and 1.1.
     pub flags: u32,
 }
 
@@ -21,6 +21,13 @@ impl FileHeader {
     pub const CURRENT: FileHeader = FileHeader {
         major: VERSION_MAJOR,
         minor: VERSION_MINOR,
+        flags: 0,
+    };
+
+    /// Version 1.1 adds SIGN chunks: a file whose META names a signer says 1.1, any other 1.0.
+    pub const SIGNED: FileHeader = FileHeader {
+        major: VERSION_MAJOR,
+        minor: 1,
         flags: 0,
     };
 

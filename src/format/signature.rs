@@ -187,4 +187,45 @@ mod tests {
         assert_eq!(chain, chain_next(&CHAIN_START, &[b"HASHrest"]));
         assert_ne!(chain, chain_next(&chain, &[b"HASHrest"]));
     }
+
+    /// The example of docs/H4MK.md section 3.9 (checked there with Python's `cryptography`).
+    #[test]
+    fn published_example() {
+        use crate::crypto::unhex;
+        let doc = include_str!("../../docs/H4MK.md");
+        let key = SigningKey::from_seed(
+            &unhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
+                .try_into()
+                .unwrap(),
+        )
+        .unwrap();
+        let root = unhex("7c8d2290ca6c6bce06532e62c7c7cdbd279e4df528da7f146feb8bd77c33e031");
+        let s = Signature::sign(
+            &key,
+            Signed::Veri,
+            8,
+            948,
+            3,
+            root.try_into().unwrap(),
+            [2; 32],
+        );
+        let hex = crate::format::merkle::hex;
+        for (what, value) in [
+            ("message", hex(&s.message())),
+            ("signature", hex(&s.signature)),
+            ("key id", key.public().id().to_string()),
+        ] {
+            assert!(
+                doc.contains(&value),
+                "docs/H4MK.md gives the {what} {value}"
+            );
+        }
+    }
+
+    #[test]
+    fn chain_folds_whole_chunks() {
+        let chain = chain_next(&CHAIN_START, &[b"HASH", b"rest"]);
+        assert_eq!(chain, chain_next(&CHAIN_START, &[b"HASH", b"re", b"st"]));
+        assert_ne!(chain, CHAIN_START);
+    }
 }

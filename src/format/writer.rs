@@ -173,7 +173,11 @@ impl<W: Write> Writer<W> {
             chain: CHAIN_START,
             by_policy: true,
         };
-        let header = FileHeader::CURRENT.encode_chunk();
+        let header = match w.meta.signer {
+            Some(_) => FileHeader::SIGNED,
+            None => FileHeader::CURRENT,
+        }
+        .encode_chunk();
         w.write_other(&header)?;
         w.write_other_parts(&TAG_META, json)?;
         Ok(w)
