@@ -637,6 +637,18 @@ fn a_killed_signed_recording_is_signed_through_its_last_checkpoint() {
             && !out.contains("sign."),
         "{out}"
     );
+    // Repaired: complete and unsigned (META no longer names the signer); signed again by its
+    // owner, trusted, every block of the repair kept.
+    h4mk_ok(&["repair", &d("rec.h4mk"), "-o", &d("fixed.h4mk")]);
+    let fixed = std::fs::read(d("fixed.h4mk")).unwrap();
+    let r = check(&fixed);
+    assert!(r.is_ok() && r.signed.is_none(), "{:?}", r.findings);
+    let o = h4mk(&["verify", &d("fixed.h4mk"), "--trust", &d("k.pub")]);
+    assert!(stdout_and_err(&o).contains("sign.absent"));
+    h4mk_ok(&["sign", &d("fixed.h4mk"), "-k", &d("k"), "--in-place"]);
+    let out = h4mk_ok(&["verify", &d("fixed.h4mk"), "--trust", &d("k.pub")]);
+    assert!(out.contains("the whole file (VERI signed)"), "{out}");
+    assert!(check(&std::fs::read(d("fixed.h4mk")).unwrap()).blocks >= s.blocks);
 }
 
 use gsth4::format::proof::{Proof, Which, check_proof, prove};

@@ -2,6 +2,9 @@
 //! block whose chunk is intact and whose content the file's own integrity does not contradict,
 //! and rebuilding HASH, SEEK, VERI and TAIL.
 //!
+//! A signed file comes out unsigned (the key is not here): META no longer names the signer, and
+//! `sign_file` signs the result again.
+//!
 //! Repair never launders: a block whose leaf hash disagrees with an intact HASH or VERI (its
 //! payload was edited and its CRC recomputed, say) is left out, unless the caller asks to keep
 //! such blocks; they are then listed in the new file's META, and verify names each. Every
@@ -139,13 +142,24 @@ pub fn repair<R: Read + Seek, W: Write>(
                             record.unverified.sort();
                             record.unverified.dedup();
                         }
-                        // Members this version does not know are kept.
-                        let (json, _) = Meta::json_with(json, "repaired", &record)?;
+                        // Members this version does not know are kept. A signed file's
+                        // repair is not signed (no key here): META stops naming the signer,
+                        // and `h4mk sign` signs the result anew.
+                        let json = match meta.signer {
+                            None => Meta::json_with(json, "repaired", &record)?.0,
+                            Some(_) => Meta {
+                                signer: None,
+                                repaired: Some(record.clone()),
+                                ..meta
+                            }
+                            .to_json(),
+                        };
                         let out = output.take().expect("output is taken once");
                         writer = Some(Writer::with_meta_json(out, &json)?);
                     }
                     (Item::Meta { mut meta, .. }, Some(w)) => {
                         meta.repaired = Some(record.clone());
+                        meta.signer = None;
                         if let Err(e) = w.write_meta_update(&meta) {
                             dropped.push(e.with_location(c.ordinal, c.offset));
                         }
