@@ -820,3 +820,32 @@ fn a_proof_from_a_ten_hour_recording() {
     assert_eq!(c.data, (blocks / 2).to_le_bytes().repeat(2));
     assert_eq!((c.tree_size, c.signer), (blocks, Some(key(1).public())));
 }
+
+/// VERI's signature altered (its CRC rewritten): named, and the file counts as signed through its
+/// last checkpoint only, which trust refuses for a finished file.
+#[test]
+fn an_altered_last_signature_falls_back_to_the_checkpoint_before() {
+    let mut f = file(Some(key(1)));
+    let map = chunks(&f);
+    let (veri_sign, _) = map[map.len() - 2];
+    assert_eq!(&f[veri_sign..veri_sign + 4], b"SIGN");
+    f[veri_sign + 12 + 130] ^= 0x40;
+    reseal(&mut f, veri_sign);
+    let r = check(&f);
+    assert_eq!(codes(&r), [Code::SignInvalid]);
+    assert_eq!(r.findings[0].offset, Some(veri_sign as u64));
+    assert!(
+        r.findings[0].message.contains("does not verify"),
+        "{}",
+        r.findings[0]
+    );
+    let s = r.signed.unwrap();
+    assert!(!s.whole_file);
+    assert_eq!(s.blocks, 40, "the last HASH covers every block");
+    let t = trust_findings(&r, &[key(1).public()]);
+    assert_eq!(
+        t.iter().map(|f| f.code).collect::<Vec<_>>(),
+        [Code::SignAbsent]
+    );
+    assert!(t[0].message.contains("VERI is not signed"), "{}", t[0]);
+}

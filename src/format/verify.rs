@@ -130,6 +130,9 @@ struct Verifier {
     /// The signing chain over the intact HASH chunks read; `None` after damage.
     chain: Option<Hash>,
     sign_target: Option<SignTarget>,
+    /// SIGN chunks that passed every check but the Ed25519 one: (signature, ordinal, offset,
+    /// end of the chunk).
+    signatures: Vec<(Signature, u64, u64, u64)>,
     signed: Option<SignedThrough>,
 }
 
@@ -673,13 +676,6 @@ impl Verifier {
                 t.offset
             )));
         }
-        if !sig.verifies() {
-            return self.find(invalid(format!(
-                "the signature of the {} chunk at offset {} does not verify under key {key}",
-                t.signed.name(),
-                t.offset
-            )));
-        }
         if (sig.leaf_count, sig.root) != (t.leaf_count, t.root) {
             return self.find(invalid(format!(
                 "key {key} signed root {} over {} blocks; the {} chunk states {} over {}",
@@ -711,20 +707,44 @@ impl Verifier {
                 named.map_or("no signer".to_string(), |k| format!("key {k}"))
             )));
         }
-        if let Some(earlier) = self.signed
-            && earlier.key != sig.public_key
+        if let Some((earlier, ..)) = self.signatures.first()
+            && earlier.public_key != sig.public_key
         {
             return self.find(invalid(format!(
                 "signed by key {key} here and by key {} before",
-                earlier.key.id()
+                earlier.public_key.id()
             )));
         }
-        self.signed = Some(SignedThrough {
-            key: sig.public_key,
-            blocks: sig.leaf_count,
-            through: c.end(),
-            whole_file: sig.signed == Signed::Veri,
-        });
+        self.signatures.push((sig, c.ordinal, c.offset, c.end()));
+    }
+
+    /// The Ed25519 check, last signature first: the last one that verifies vouches, through the
+    /// chain, for every byte before it, earlier SIGN chunks included, so those need no check of
+    /// their own (one verification per file instead of one per checkpoint). A signature that
+    /// does not verify is reported, and the one before it is tried.
+    fn settle_signatures(&mut self) {
+        while let Some((sig, ordinal, offset, end)) = self.signatures.pop() {
+            if sig.verifies() {
+                self.signed = Some(SignedThrough {
+                    key: sig.public_key,
+                    blocks: sig.leaf_count,
+                    through: end,
+                    whole_file: sig.signed == Signed::Veri,
+                });
+                return;
+            }
+            self.find(Error::at(
+                Code::SignInvalid,
+                ordinal,
+                offset,
+                format!(
+                    "the signature of the {} chunk at offset {} does not verify under key {}",
+                    sig.signed.name(),
+                    sig.offset,
+                    sig.public_key.id()
+                ),
+            ));
+        }
     }
 
     fn check_seek(&mut self) {
@@ -821,6 +841,7 @@ impl Verifier {
         if self.sign_target.is_some_and(|t| t.signed == Signed::Veri) {
             self.missing_signature();
         }
+        self.settle_signatures();
         let pending = self.pending_blocks();
         let past_everything = self.range.last().map_or(0, |e| e.ordinal() + 1);
         self.settle_orphans(past_everything, self.merkle.count() + pending);
