@@ -121,7 +121,11 @@ fn main() {
                     plain_file = f;
                 }
             });
-            let (cv, wv) = if signed { (&mut w_signed, &mut wr_signed) } else { (&mut w_plain, &mut wr_plain) };
+            let (cv, wv) = if signed {
+                (&mut w_signed, &mut wr_signed)
+            } else {
+                (&mut w_plain, &mut wr_plain)
+            };
             cv.push(c.as_secs_f64());
             wv.push(w.as_secs_f64());
         }
@@ -131,7 +135,11 @@ fn main() {
                 let r = verify(file.as_slice(), |_| {}).unwrap();
                 assert!(r.is_ok() && r.signed.is_some() == signed);
             });
-            let (cv, wv) = if signed { (&mut v_signed, &mut vr_signed) } else { (&mut v_plain, &mut vr_plain) };
+            let (cv, wv) = if signed {
+                (&mut v_signed, &mut vr_signed)
+            } else {
+                (&mut v_plain, &mut vr_plain)
+            };
             cv.push(c.as_secs_f64());
             wv.push(w.as_secs_f64());
         }

@@ -1,4 +1,4 @@
-//! A full-verbosity debug log of masking and unmasking holds no key material. (Its own test
+//! A full-verbosity debug log of masking, unmasking and signing holds no key material. (Its own test
 //! binary: the global log threshold would slow the other tests down.)
 
 mod gstcommon;
@@ -121,4 +121,98 @@ fn in_process_at_level_9_with_the_key_property() {
     assert!(log.contains("key id"));
     assert!(!e.contains(&hex_key[..16]));
     assert_eq!(leaks(&log), Vec::<String>::new());
+}
+
+/// Printable, as `RAW_KEY`: the Ed25519 seed of the signing key.
+const SIGNING_SEED: &[u8; 32] = b"H4MK-SIGNING-LOG-TEST-SEED-0123!";
+
+#[test]
+fn gst_launch_at_level_9_with_a_signing_key_file() {
+    use base64::Engine;
+    let dir = tempfile::tempdir().unwrap();
+    // PKCS#8 v1 (RFC 8410) around the seed, as PEM.
+    let mut der = pkcs8_v1_prefix();
+    der.extend_from_slice(SIGNING_SEED);
+    let body = base64::engine::general_purpose::STANDARD.encode(&der);
+    let pem = format!("-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----\n");
+    let key = dir.path().join("sign.pem");
+    std::fs::write(&key, &pem).unwrap();
+    let out_file = dir.path().join("out.h4mk");
+    let out = std::process::Command::new("gst-launch-1.0")
+        .env("GST_DEBUG", "*:9")
+        .env("GST_DEBUG_NO_COLOR", "1")
+        .env(
+            "GST_PLUGIN_PATH",
+            env!("CARGO_MANIFEST_DIR").to_string() + "/target/release",
+        )
+        .args([
+            "fakesrc",
+            "num-buffers=20",
+            "sizetype=fixed",
+            "sizemax=4096",
+            "filltype=pattern",
+            "!",
+            "application/x-test",
+            "!",
+            "h4mkmux",
+            &format!("signing-key-file={}", key.display()),
+            "checkpoint-interval=1000000",
+            "!",
+            "filesink",
+            &format!("location={}", out_file.display()),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .rev()
+            .take(5)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.lines().count() > 1_000, "the log is on");
+    assert!(
+        log.contains("signing with key"),
+        "the element says it signs (by key id)"
+    );
+    let hex_seed: String = SIGNING_SEED.iter().map(|b| format!("{b:02x}")).collect();
+    let raw = String::from_utf8_lossy(SIGNING_SEED).to_string();
+    let mut found = Vec::new();
+    for w in 0..=(32 - 8) {
+        for needle in [
+            raw[w..w + 8].to_string(),
+            hex_seed[2 * w..2 * w + 16].to_string(),
+            hex_seed[2 * w..2 * w + 16].to_uppercase(),
+        ] {
+            if log.contains(&needle) {
+                found.push(needle);
+            }
+        }
+    }
+    // The PEM text of the seed (the DER prefix's base64 is public).
+    for w in (24..body.len() - 12).step_by(4) {
+        if log.contains(&body[w..w + 12]) {
+            found.push(body[w..w + 12].to_string());
+        }
+    }
+    assert_eq!(found, Vec::<String>::new());
+    let f = std::fs::read(&out_file).unwrap();
+    let r = gsth4::format::verify::verify(f.as_slice(), |_| {}).unwrap();
+    assert!(
+        r.is_ok() && r.signed.is_some_and(|s| s.whole_file),
+        "{:?}",
+        r.findings
+    );
+}
+
+/// The DER of an Ed25519 PKCS#8 v1 key before its seed (RFC 8410).
+fn pkcs8_v1_prefix() -> Vec<u8> {
+    vec![
+        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
+        0x20,
+    ]
 }
