@@ -311,10 +311,17 @@ fn assert_first_plain(u: &Unmasked, n: usize, what: &str) {
 
 #[test]
 fn tampering_is_named_and_stops_before_the_affected_block() {
+    for mode in ["aes-256-gcm", "aes-256-gcm-siv"] {
+        tampering_in(mode);
+    }
+}
+
+fn tampering_in(mode: &str) {
+    eprintln!("mode {mode}: a failure below is in this mode");
     let dir = tempfile::tempdir().unwrap();
     let key = key_file(&dir, "k", KEY_HEX);
     let other = key_file(&dir, "o", OTHER_KEY_HEX);
-    let (caps, blocks) = masked_blocks(&key, 0, "aes-256-gcm");
+    let (caps, blocks) = masked_blocks(&key, 0, mode);
     let props = format!("key-file={key}");
 
     // Intact: everything, timestamps and flags restored, the seal consumed.
@@ -382,9 +389,10 @@ fn tampering_is_named_and_stops_before_the_affected_block() {
     decrypt(&u, "timestamps or keyframe flag differ", "retimed");
     assert_first_plain(&u, 4, "retimed");
 
-    // Moved from another track, or from another file (another session's salt).
-    let (_, track1) = masked_blocks(&key, 1, "aes-256-gcm");
-    let (_, session2) = masked_blocks(&key, 0, "aes-256-gcm");
+    // Moved from another track, or from another recording (another session's salt: random in
+    // aes-256-gcm, from the first block in aes-256-gcm-siv).
+    let (_, track1) = masked_blocks(&key, 1, mode);
+    let (_, session2) = masked_recording(&key, &format!("track=0 mode={mode}"), "other");
     for (source, what) in [(&track1, "other track"), (&session2, "other file")] {
         let mut t = blocks.clone();
         t[4] = source[4].clone();
