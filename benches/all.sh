@@ -2,7 +2,8 @@
 # Every side-by-side comparison in one go, written to docs/PERFORMANCE.md:
 # mux vs matroskamux, demux vs matroskademux, seek latency vs matroskademux (1 minute and
 # 10 hours), peak memory over a 10-hour stream (benches/elements.sh); h4fftfilter vs spectrum
-# (benches/fft.sh); h4mask vs the raw cipher and openssl (benches/mask.sh). Figures only: it
+# (benches/fft.sh); h4mask vs the raw cipher and openssl (benches/mask.sh); what signing costs
+# (benches/sign.sh). Figures only: it
 # never fails on a timing. Takes about 10 minutes and 2 GB of disk in target/bench.
 # Usage: benches/all.sh [work-dir]
 set -euo pipefail
@@ -20,6 +21,8 @@ echo "h4fftfilter vs spectrum..." >&2
 benches/fft.sh "$dir" | tee "$dir/fft.txt"
 echo "h4mask vs the cipher and openssl..." >&2
 benches/mask.sh 1024 64 5 | tee "$dir/mask.txt"
+echo "signing..." >&2
+benches/sign.sh 256 9 | tee "$dir/sign.txt"
 
 machine() {
   echo "- CPU: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
@@ -72,5 +75,13 @@ out=docs/PERFORMANCE.md
   echo "pipeline without h4mask), against the raw ciphers it uses in the same process, and"
   echo "\`openssl speed -evp aes-256-gcm\` on the same buffer size; five runs each."
   section "$dir/mask.txt"
+  echo
+  echo "## Signatures"
+  echo
+  echo "In process (\`benches/sign.sh\`): one checkpoint's signature (the chain over a HASH chunk"
+  echo "and an Ed25519 signature), then 256 MiB of 64 KiB blocks at 25 a second (a checkpoint"
+  echo "every 2 s) written and verified signed and unsigned, interleaved, CPU and wall time. Goals:"
+  echo "under 1 ms per checkpoint; a signed file verified within 1 % of an unsigned one."
+  section "$dir/sign.txt"
 } > "$out"
 echo "wrote $out" >&2
