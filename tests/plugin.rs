@@ -168,6 +168,58 @@ fn install_script_puts_the_plugin_where_gstreamer_finds_it() {
     run(&["--user", "--no-build"]);
     assert!(data.join("gstreamer-1.0/plugins/libgsth4.so").exists());
     assert!(home.path().join(".local/bin/h4mk").exists());
+    // Man pages that man renders, and completions for bash, zsh and fish.
+    let man = data.join("man/man1");
+    for page in ["h4mk.1", "h4mk-verify.1", "h4mk-sign.1", "h4mk-prove.1"] {
+        assert!(man.join(page).exists(), "{page}");
+    }
+    let out = Command::new("man")
+        .args(["-l", &man.join("h4mk-verify.1").display().to_string()])
+        .env("MANWIDTH", "100")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("--trust") && text.contains("h4mk-verify"),
+        "{text}"
+    );
+    let bash = data.join("bash-completion/completions/h4mk");
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "source {}; COMP_WORDS=(h4mk ver); COMP_CWORD=1; _h4mk h4mk ver h4mk; echo \"${{COMPREPLY[@]}}\"",
+            bash.display()
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "verify",
+        "{out:?}"
+    );
+    let zsh = data.join("zsh/site-functions/_h4mk");
+    assert!(
+        std::fs::read_to_string(&zsh)
+            .unwrap()
+            .starts_with("#compdef h4mk")
+    );
+    let out = Command::new("zsh").arg("-n").arg(&zsh).output().unwrap();
+    assert!(out.status.success(), "zsh -n: {out:?}");
+    // fish finds the installed file by itself and completes the subcommands from it.
+    let path = format!(
+        "{}:{}",
+        home.path().join(".local/bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = Command::new("fish")
+        .args(["-c", "complete -C 'h4mk che'"])
+        .env("PATH", path)
+        .env("HOME", home.path())
+        .env("XDG_CONFIG_HOME", home.path().join(".config"))
+        .output()
+        .unwrap();
+    let fish = String::from_utf8_lossy(&out.stdout);
+    assert!(fish.starts_with("check-proof"), "{out:?}");
     let inspect = || {
         Command::new("gst-inspect-1.0")
             .arg("h4mkmux")
@@ -185,5 +237,6 @@ fn install_script_puts_the_plugin_where_gstreamer_finds_it() {
     );
     run(&["--user", "--uninstall"]);
     assert!(!data.join("gstreamer-1.0/plugins/libgsth4.so").exists());
+    assert!(!man.join("h4mk.1").exists() && !bash.exists());
     assert!(!inspect().status.success(), "gone after --uninstall");
 }

@@ -110,13 +110,15 @@ pub fn run(a: Args) -> CliResult {
     }
     let (_, summary) = w.finish()?;
     progress.done();
-    eprintln!(
-        "h4mk: wrote {} blocks ({} keyframes), {} bytes, to {}",
-        summary.blocks,
-        summary.keyframes,
-        summary.bytes,
-        a.output.display()
-    );
+    if !crate::quiet() {
+        eprintln!(
+            "h4mk: wrote {} blocks ({} keyframes), {} bytes, to {}",
+            summary.blocks,
+            summary.keyframes,
+            summary.bytes,
+            a.output.display()
+        );
+    }
     Ok(Outcome::Ok)
 }
 

@@ -196,7 +196,9 @@ pub fn run(a: Args) -> CliResult {
             u.expected
         );
     }
-    eprintln!("h4mk: extracted {blocks} block(s) of track {track}");
+    if !crate::quiet() {
+        eprintln!("h4mk: extracted {blocks} block(s) of track {track}");
+    }
     Ok(if damaged.is_empty() && failed.is_empty() {
         Outcome::Ok
     } else {

@@ -52,7 +52,7 @@ pub fn keygen(a: Args) -> CliResult {
     private.sync_all()?;
     public.write_all(key.public().to_pem().as_bytes())?;
     public.sync_all()?;
-    println!(
+    crate::say!(
         "ed25519 key {}: private key {}, public key {}",
         key.public().id(),
         a.output.display(),

@@ -26,11 +26,39 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "h4mk",
     version,
-    about = "Inspect, verify, seek, extract, export and repair H4MK (HarmonyØ4) files"
+    about = "Inspect, verify, seek, extract, export, repair, sign and prove H4MK (HarmonyØ4) files"
 )]
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Say only what is wrong: no summaries, no progress (errors and findings still print)
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Say more (inspect: full caps and tags)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+}
+
+static VERBOSITY: std::sync::OnceLock<(bool, u8)> = std::sync::OnceLock::new();
+
+/// `-q`: only what is wrong is printed.
+pub fn quiet() -> bool {
+    VERBOSITY.get().is_some_and(|v| v.0)
+}
+
+/// How many `-v`.
+pub fn verbose() -> u8 {
+    VERBOSITY.get().map_or(0, |v| v.1)
+}
+
+/// Prints a summary line on stdout, unless `-q`.
+#[macro_export]
+macro_rules! say {
+    ($($t:tt)*) => {
+        if !$crate::quiet() {
+            println!($($t)*);
+        }
+    };
 }
 
 #[derive(Subcommand)]
@@ -56,6 +84,14 @@ enum Command {
     Prove(prove::Args),
     /// Check a block proof without the file: its bytes, its path to the root, the signature
     CheckProof(prove::CheckArgs),
+    /// Print shell completions (bash, zsh, fish, elvish, powershell)
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff), or write one page per command into a directory
+    Man {
+        /// Write h4mk.1 and h4mk-COMMAND.1 here instead of printing h4mk.1
+        #[arg(long)]
+        dir: Option<std::path::PathBuf>,
+    },
 }
 
 /// What a command reports back: success, a file that failed its checks, or an error.
@@ -75,6 +111,7 @@ fn main() -> ExitCode {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     let cli = Cli::parse();
+    VERBOSITY.set((cli.quiet, cli.verbose)).expect("set once");
     let result = match cli.command {
         Command::Inspect(a) => inspect::run(a),
         Command::Verify(a) => verify::run(a),
@@ -86,6 +123,12 @@ fn main() -> ExitCode {
         Command::Sign(a) => sign::run(a),
         Command::Prove(a) => prove::run(a),
         Command::CheckProof(a) => prove::check_run(a),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "h4mk", &mut std::io::stdout());
+            Ok(Outcome::Ok)
+        }
+        Command::Man { dir } => man(dir),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
@@ -100,6 +143,22 @@ fn main() -> ExitCode {
 }
 
 pub type CliResult = Result<Outcome, Box<dyn std::error::Error>>;
+
+/// The man pages, from the same definitions as `--help`.
+fn man(dir: Option<std::path::PathBuf>) -> CliResult {
+    use clap::CommandFactory;
+    let cmd = Cli::command();
+    match dir {
+        None => clap_mangen::Man::new(cmd).render(&mut std::io::stdout())?,
+        Some(dir) => {
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            clap_mangen::generate_to(cmd, &dir)
+                .map_err(|e| format!("cannot write into {}: {e}", dir.display()))?;
+        }
+    }
+    Ok(Outcome::Ok)
+}
 
 fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
     e.downcast_ref::<std::io::Error>()

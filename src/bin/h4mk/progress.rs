@@ -1,51 +1,37 @@
-//! A progress line on stderr for long runs over large files, only when stderr is a terminal.
+//! A progress bar on stderr for long runs over large files (indicatif): only when stderr is a
+//! terminal, never with `-q`.
 
-use std::io::{IsTerminal, Write};
-use std::time::Instant;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-/// Files smaller than this finish before a progress line would help.
+/// Files smaller than this finish before a progress bar would help.
 const SHOW_ABOVE: u64 = 256 << 20;
 
-pub struct Progress {
-    label: &'static str,
-    total: u64,
-    start: Instant,
-    last: Instant,
-    enabled: bool,
-}
+pub struct Progress(ProgressBar);
 
 impl Progress {
     pub fn new(label: &'static str, total: u64) -> Self {
-        let enabled = total > SHOW_ABOVE && std::io::stderr().is_terminal();
-        Progress {
-            label,
-            total,
-            start: Instant::now(),
-            last: Instant::now(),
-            enabled,
-        }
+        let bar = if total > SHOW_ABOVE && !crate::quiet() {
+            // Hidden by indicatif itself when stderr is not a terminal.
+            ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr())
+        } else {
+            ProgressBar::hidden()
+        };
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{prefix}: {bar:30} {percent:>3}% of {total_bytes}, {bytes_per_sec}, {eta} left",
+            )
+            .expect("a valid template"),
+        );
+        bar.set_prefix(label);
+        Progress(bar)
     }
 
     pub fn update(&mut self, done: u64) {
-        if !self.enabled || self.last.elapsed().as_millis() < 200 {
-            return;
-        }
-        self.last = Instant::now();
-        let secs = self.start.elapsed().as_secs_f64().max(1e-6);
-        let pct = done as f64 * 100.0 / self.total.max(1) as f64;
-        eprint!(
-            "\r{}: {pct:5.1}% of {} MB, {:.0} MB/s ",
-            self.label,
-            self.total >> 20,
-            done as f64 / secs / 1e6
-        );
-        let _ = std::io::stderr().flush();
+        self.0.set_position(done);
     }
 
     pub fn done(&self) {
-        if self.enabled {
-            eprintln!();
-        }
+        self.0.finish_and_clear();
     }
 }
 

@@ -49,7 +49,7 @@ pub fn run(a: Args) -> CliResult {
     }
     if a.output.is_some() {
         let b = &proof.block;
-        println!(
+        crate::say!(
             "block {} (track {} index {}, PTS {}): {} audit path hash(es) to the root {} over {} blocks, {}",
             b.ordinal,
             b.track,
@@ -135,7 +135,7 @@ pub fn check_run(a: CheckArgs) -> CliResult {
     );
     match trust {
         Ok(t) => {
-            println!("{shown}: OK: {what}; {t}");
+            crate::say!("{shown}: OK: {what}; {t}");
             Ok(Outcome::Ok)
         }
         Err(t) => {

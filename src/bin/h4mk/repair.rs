@@ -63,7 +63,7 @@ pub fn run(a: Args) -> CliResult {
             );
         }
     }
-    println!(
+    crate::say!(
         "{}: kept {} block(s) of {} input bytes; {} region(s) left out; wrote {} bytes ({} chunks) to {}",
         a.file.display(),
         report.kept_blocks,

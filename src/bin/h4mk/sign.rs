@@ -46,7 +46,7 @@ pub fn run(a: Args) -> CliResult {
     for d in &report.left_out {
         eprintln!("h4mk: left out: {d}");
     }
-    println!(
+    crate::say!(
         "{}: signed by ed25519 key {id}: {} block(s), {} checkpoint signature(s) and VERI's; Merkle root {} (unchanged); wrote {} bytes to {}",
         a.file.display(),
         report.blocks,

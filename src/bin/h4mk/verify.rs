@@ -117,6 +117,9 @@ fn verify_one(
         return Ok((report.is_ok(), Some(out)));
     }
     if report.is_ok() {
+        if crate::quiet() {
+            return Ok((true, None));
+        }
         println!(
             "{shown}: OK: {} chunks, {} blocks, {} checkpoints, {} bytes; Merkle root {}",
             report.chunks,
