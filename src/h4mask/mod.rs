@@ -6,7 +6,7 @@ use gst::prelude::*;
 
 use crate::crypto::Mode;
 
-mod caps;
+pub mod caps;
 mod imp;
 
 pub use caps::{MASK_FIELDS, PROTECTION_SYSTEM, mask_caps, unmask_caps};

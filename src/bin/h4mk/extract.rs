@@ -1,5 +1,6 @@
-//! `h4mk extract`: one track's block payloads, concatenated in file order; masked (SAFE)
-//! blocks are unmasked with `--key-file`.
+//! `h4mk extract`: one track as players expect it (Annex B, Ogg, ADTS, … through GStreamer's
+//! parsers and muxers), or with `--raw` its block payloads concatenated in file order; masked
+//! (SAFE) blocks are unmasked with `--key-file`.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -7,11 +8,13 @@ use std::path::PathBuf;
 
 use gsth4::crypto::params::MaskParams;
 use gsth4::crypto::{Error as MaskError, MaskHeader, MasterKey, Opener};
+use gsth4::format::block::BlockHeader;
 use gsth4::format::item::{Item, decode};
 use gsth4::format::reader::Reader;
 use gsth4::format::scan::Step;
 use gsth4::format::source::IoSource;
 
+use crate::playable::{self, Playable};
 use crate::progress::Progress;
 use crate::{CliResult, Outcome, open_h4mk};
 
@@ -28,6 +31,31 @@ pub struct Args {
     /// Key file (32 raw bytes or 64 hex digits) to unmask a track written through h4mask
     #[arg(long)]
     key_file: Option<PathBuf>,
+    /// Write the block payloads as stored, concatenated, instead of a playable stream
+    #[arg(long)]
+    raw: bool,
+}
+
+/// Where the blocks go: concatenated as they are, or through a GStreamer chain.
+enum Out {
+    Raw(BufWriter<Box<dyn Write>>),
+    Playable(Playable),
+}
+
+impl Out {
+    fn block(&mut self, header: &BlockHeader, data: &[u8]) -> Result<(), String> {
+        match self {
+            Out::Raw(w) => w.write_all(data).map_err(|e| e.to_string()),
+            Out::Playable(p) => p.push(header, data),
+        }
+    }
+
+    fn finish(self) -> Result<(), String> {
+        match self {
+            Out::Raw(mut w) => w.flush().map_err(|e| e.to_string()),
+            Out::Playable(p) => p.finish(),
+        }
+    }
 }
 
 /// Opens a masked track's blocks in file order, checking that their indexes follow each other
@@ -88,12 +116,6 @@ pub fn run(a: Args) -> CliResult {
             .into());
         }
     };
-    let sink: Box<dyn Write> = match &a.output {
-        Some(p) if p.as_os_str() != "-" => {
-            Box::new(File::create(p).map_err(|e| format!("cannot create {}: {e}", p.display()))?)
-        }
-        _ => Box::new(std::io::stdout().lock()),
-    };
     let caps = r
         .meta()
         .track(track)
@@ -122,7 +144,33 @@ pub fn run(a: Args) -> CliResult {
         }
         (None, _) => None,
     };
-    let mut out = BufWriter::with_capacity(1 << 20, sink);
+    let path = a.output.as_deref().filter(|p| p.as_os_str() != "-");
+    let playable = match a.raw {
+        true => None,
+        false => clear_caps(&caps, unmasker.is_some())
+            .and_then(|c| playable::chain_for(&c).map(|(chain, what)| (c, chain, what))),
+    };
+    let mut out = match playable {
+        Some((caps, chain, what)) => {
+            crate::say_err!("h4mk: track {track} as {what}");
+            Out::Playable(Playable::start(&caps, chain, path)?)
+        }
+        None => {
+            if !a.raw {
+                crate::say_err!(
+                    "h4mk: track {track} ({}) has no playable single-stream form here: writing its block payloads as stored (h4mk convert writes a Matroska or MP4 file)",
+                    caps.split(',').next().unwrap_or("")
+                );
+            }
+            let sink: Box<dyn Write> = match path {
+                Some(p) => Box::new(
+                    File::create(p).map_err(|e| format!("cannot create {}: {e}", p.display()))?,
+                ),
+                None => Box::new(std::io::stdout().lock()),
+            };
+            Out::Raw(BufWriter::with_capacity(1 << 20, sink))
+        }
+    };
     let mut damaged = Vec::new();
     let mut masked = None;
     let mut failed = Vec::new();
@@ -158,7 +206,7 @@ pub fn run(a: Args) -> CliResult {
                             }
                         },
                     };
-                    if let Err(e) = out.write_all(&data) {
+                    if let Err(e) = out.block(&header, &data) {
                         write_error = Some(e);
                         return Ok(false);
                     }
@@ -172,9 +220,9 @@ pub fn run(a: Args) -> CliResult {
     })?;
     progress.done();
     if let Some(e) = write_error {
-        return Err(Box::new(e));
+        return Err(e.into());
     }
-    out.flush()?;
+    out.finish()?;
     if let Some((ordinal, offset)) = masked {
         return Err(format!(
             "track {track} holds masked (SAFE) blocks, starting at chunk {ordinal}, offset {offset}: unmasking them needs the key (--key-file); {blocks} clear block(s) were written"
@@ -196,12 +244,20 @@ pub fn run(a: Args) -> CliResult {
             u.expected
         );
     }
-    if !crate::quiet() {
-        eprintln!("h4mk: extracted {blocks} block(s) of track {track}");
-    }
+    crate::say_err!("h4mk: extracted {blocks} block(s) of track {track}");
     Ok(if damaged.is_empty() && failed.is_empty() {
         Outcome::Ok
     } else {
         Outcome::Problems
     })
+}
+
+/// The caps of a track's blocks as they come out: unmasked caps when a key opens them.
+fn clear_caps(caps: &str, unmasking: bool) -> Option<gst::Caps> {
+    gst::init().ok()?;
+    let caps: gst::Caps = caps.parse().ok()?;
+    match unmasking {
+        true => gsth4::h4mask::caps::unmask_caps(&caps).ok().map(|u| u.caps),
+        false => Some(caps),
+    }
 }

@@ -1,10 +1,12 @@
 //! `h4mk`: inspect, verify, seek, extract, export and repair H4MK files.
 
+mod convert;
 mod export;
 mod extract;
 mod inspect;
 mod keys;
 mod plot;
+mod playable;
 mod progress;
 mod prove;
 mod repair;
@@ -51,6 +53,16 @@ pub fn verbose() -> u8 {
     VERBOSITY.get().map_or(0, |v| v.1)
 }
 
+/// Prints a note on stderr, unless `-q`.
+#[macro_export]
+macro_rules! say_err {
+    ($($t:tt)*) => {
+        if !$crate::quiet() {
+            eprintln!($($t)*);
+        }
+    };
+}
+
 /// Prints a summary line on stdout, unless `-q`.
 #[macro_export]
 macro_rules! say {
@@ -74,6 +86,8 @@ enum Command {
     Extract(extract::Args),
     /// Wrap an opaque file into H4MK blocks
     Export(export::Args),
+    /// Convert between H4MK and Matroska, WebM or MP4 (either way), packets untouched
+    Convert(convert::Args),
     /// Rebuild HASH, SEEK, VERI and TAIL for a file cut short, keeping every intact block
     Repair(repair::Args),
     /// Make an Ed25519 signing key pair
@@ -118,6 +132,7 @@ fn main() -> ExitCode {
         Command::Seek(a) => seek::run(a),
         Command::Extract(a) => extract::run(a),
         Command::Export(a) => export::run(a),
+        Command::Convert(a) => convert::run(a),
         Command::Repair(a) => repair::run(a),
         Command::Keygen(a) => keys::keygen(a),
         Command::Sign(a) => sign::run(a),
@@ -180,7 +195,7 @@ fn typefind(first: &[u8]) -> Option<String> {
 }
 
 /// The first 4 KiB of an input, for telling what it is.
-fn first_bytes(r: &mut impl std::io::Read) -> std::io::Result<Vec<u8>> {
+pub fn first_bytes(r: &mut impl std::io::Read) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     let mut first = Vec::with_capacity(4096);
     r.take(4096).read_to_end(&mut first)?;
