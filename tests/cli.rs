@@ -509,12 +509,22 @@ fn verify_takes_several_files_and_standard_input() {
     let o = h4mk(&["-q", "verify", g, b]);
     let (out, err) = text(&o);
     assert_eq!(o.status.code(), Some(1));
-    assert!(!out.contains("good.h4mk") && out.contains("bad.h4mk: 1 problem(s)"), "{out}");
+    assert!(
+        !out.contains("good.h4mk") && out.contains("bad.h4mk: 1 problem(s)"),
+        "{out}"
+    );
     assert!(err.is_empty(), "{err}");
     let o = h4mk(&["verify", "-q", g]);
-    assert_eq!((o.status.code(), text(&o)), (Some(0), (String::new(), String::new())));
+    assert_eq!(
+        (o.status.code(), text(&o)),
+        (Some(0), (String::new(), String::new()))
+    );
     let o = h4mk(&["repair", "-q", b, "-o", d.s("fixed.h4mk").as_str()]);
-    assert!(o.status.success() && text(&o).0.is_empty(), "{:?}", text(&o));
+    assert!(
+        o.status.success() && text(&o).0.is_empty(),
+        "{:?}",
+        text(&o)
+    );
 
     let v = json(&h4mk(&["verify", "--json", g, b]));
     assert_eq!(v.as_array().map(|a| a.len()), Some(2), "{v}");

@@ -68,7 +68,8 @@ pub fn run(a: Args) -> CliResult {
         format!(
             "{} is {}: no GStreamer demuxer reads it",
             a.input.display(),
-            caps.structure(0).map_or("unknown".into(), |s| s.name().to_string())
+            caps.structure(0)
+                .map_or("unknown".into(), |s| s.name().to_string())
         )
     })?;
     let pipeline = gst::Pipeline::new();
@@ -108,7 +109,8 @@ pub fn run(a: Args) -> CliResult {
             skipped_in.lock().expect("lock").push(format!(
                 "{} ({})",
                 pad.name(),
-                caps.structure(0).map_or("?".into(), |s| s.name().to_string())
+                caps.structure(0)
+                    .map_or("?".into(), |s| s.name().to_string())
             ));
             let fake = gst::ElementFactory::make("fakesink")
                 .property("sync", false)
