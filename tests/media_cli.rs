@@ -30,14 +30,12 @@ fn decoded(desc: &str) -> Vec<Vec<u8>> {
     let p = pipeline(desc);
     let out = capture(&p, "out");
     run(&p, 60);
-    let got = out
-        .lock()
+    out.lock()
         .unwrap()
         .buffers
         .iter()
         .map(|b| b.data.clone())
-        .collect();
-    got
+        .collect()
 }
 
 fn frame_digests(frames: Vec<Vec<u8>>) -> Vec<[u8; 32]> {
@@ -153,6 +151,71 @@ fn extracted_tracks_play_like_the_source() {
             assert_eq!(a.concat(), b.concat(), "{file}: the same samples");
         }
     }
+    // inspect --json: typed values, valid against docs/inspect.schema.json, finished or cut.
+    let bytes = std::fs::read(d("src.h4mk")).unwrap();
+    std::fs::write(d("cut.h4mk"), &bytes[..bytes.len() / 2]).unwrap();
+    for (file, extra) in [
+        ("src.h4mk", &[][..]),
+        ("src.h4mk", &["--chunks", "--keyframes"][..]),
+        ("cut.h4mk", &[][..]),
+    ] {
+        let mut args = vec!["inspect", "--json"];
+        args.extend_from_slice(extra);
+        let path = d(file);
+        args.push(&path);
+        let o = h4mk(&args);
+        assert!(o.status.success(), "{}", all_text(&o));
+        std::fs::write(d("inspect.json"), &o.stdout).unwrap();
+        let schema = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/inspect.schema.json");
+        let check = Command::new("/usr/bin/python3")
+            .args(["-c", "import json, sys, jsonschema; jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load(open(sys.argv[2])))", schema, &d("inspect.json")])
+            .output()
+            .unwrap();
+        assert!(
+            check.status.success(),
+            "{file} {extra:?}: {}",
+            all_text(&check)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["schema"], "h4mk-inspect/1");
+        assert_eq!(v["finished"], file == "src.h4mk");
+        let t = &v["tracks"];
+        assert_eq!(
+            (t[0]["width"].as_i64(), t[0]["height"].as_i64()),
+            (Some(320), Some(240))
+        );
+        assert_eq!(t[0]["framerate"], serde_json::json!({"num": 30, "den": 1}));
+        assert!(
+            t[0]["codec"].as_str().unwrap().starts_with("H.264"),
+            "{}",
+            t[0]["codec"]
+        );
+        assert!(
+            t[1]["codec"].as_str().unwrap().starts_with("H.265"),
+            "{}",
+            t[1]["codec"]
+        );
+        assert_eq!(t[0]["caps"]["fields"]["width"], 320);
+        assert_eq!(
+            (t[2]["sample_rate"].as_i64(), t[2]["channels"].as_i64()),
+            (Some(48000), Some(2))
+        );
+        assert_eq!(
+            (t[3]["sample_rate"].as_i64(), t[3]["channels"].as_i64()),
+            (Some(44100), Some(1))
+        );
+        if file == "src.h4mk" {
+            // 45 frames at 30 fps is the longest track.
+            let dur = v["duration_ns"].as_u64().unwrap();
+            assert!((1_490_000_000..1_700_000_000).contains(&dur), "{dur}");
+            let rate = t[2]["bitrate"].as_u64().unwrap();
+            assert!(
+                (40_000..140_000).contains(&rate),
+                "opusenc's 64 kbit/s: {rate}"
+            );
+        }
+    }
+
     // --raw keeps the payloads as stored: the AVC samples, not Annex B.
     let o = h4mk(&[
         "extract",
@@ -169,12 +232,11 @@ fn extracted_tracks_play_like_the_source() {
     assert!(annex_b.starts_with(&[0, 0, 0, 1]) && !raw.starts_with(&[0, 0, 0, 1]));
 }
 
-/// The packets a demuxer gives for a file: (PTS, DTS, duration, delta flag, SHA-256 of data),
-/// per stream in the order the streams appear.
-fn packets(
-    demux: &str,
-    path: &str,
-) -> Vec<Vec<(Option<u64>, Option<u64>, Option<u64>, bool, [u8; 32])>> {
+/// One packet: PTS, DTS, duration, delta flag, SHA-256 of its data.
+type Packet = (Option<u64>, Option<u64>, Option<u64>, bool, [u8; 32]);
+
+/// The packets a demuxer gives for a file, per stream, the streams sorted by pad name.
+fn packets(demux: &str, path: &str) -> Vec<Vec<Packet>> {
     let p = gst::Pipeline::new();
     let src = gst::ElementFactory::make("filesrc")
         .property("location", path)

@@ -3,12 +3,13 @@
 //! checks them against the leaf table. Files without SEEK and VERI (cut short) are indexed
 //! by one linear scan instead.
 
+use std::collections::BTreeMap;
 use std::io::{self, Read};
 
-use crate::format::block::BlockHeader;
+use crate::format::block::{BLOCK_HEADER_LEN, BlockFlags, BlockHeader, CLIPPING_LEN};
 use crate::format::chunk::{
-    CHUNK_HEADER_LEN, ChunkHeader, TAG_HASH, TAG_HEADER, TAG_META, TAG_SAFE, TAG_SIGN, TAG_VERI,
-    is_block_tag, tag_name,
+    CHUNK_HEADER_LEN, ChunkHeader, MAX_PAYLOAD, TAG_HASH, TAG_HEADER, TAG_META, TAG_SAFE, TAG_SIGN,
+    TAG_VERI, is_block_tag, is_known_tag, tag_name,
 };
 use crate::format::error::{Code, Error, Result};
 use crate::format::header::{FileHeader, HEADER_CHUNK_LEN};
@@ -415,6 +416,41 @@ impl<S: ReadAt> Reader<S> {
             .read_exact_at(at, &mut out)
             .map_err(io_at(at, "reading a leaf hash"))?;
         Ok(out)
+    }
+
+    /// Bytes of block data per track (chunk and block headers not counted), from a walk over the
+    /// chunk headers of the body (12 bytes read per chunk, then the block's track and flags):
+    /// payloads are neither read nor checked. `None` when the walk meets a header that cannot be
+    /// followed (damage: a full scan is needed to get past it).
+    pub fn data_bytes_per_track(&mut self) -> Result<Option<BTreeMap<u32, u64>>> {
+        let end = self.tail().map_or(self.len, |t| t.seek_offset);
+        let mut out = BTreeMap::new();
+        let mut at = self.body_offset;
+        while at < end {
+            if at + (CHUNK_HEADER_LEN + BLOCK_HEADER_LEN) as u64 > self.len {
+                return Ok(None);
+            }
+            let mut head = [0u8; CHUNK_HEADER_LEN + 8];
+            self.src
+                .read_exact_at(at, &mut head)
+                .map_err(io_at(at, "reading a chunk header"))?;
+            let h = ChunkHeader::parse(head[..CHUNK_HEADER_LEN].try_into().expect("12 bytes"));
+            if !is_known_tag(&h.tag) || h.size > MAX_PAYLOAD || at + h.chunk_len() > self.len {
+                return Ok(None);
+            }
+            if is_block_tag(&h.tag) {
+                let track = u32::from_le_bytes(head[12..16].try_into().expect("4 bytes"));
+                let flags = BlockFlags(u32::from_le_bytes(
+                    head[16..20].try_into().expect("4 bytes"),
+                ));
+                let clipped = flags.0 & BlockFlags::CLIPPED != 0;
+                let headers =
+                    BLOCK_HEADER_LEN as u64 + if clipped { CLIPPING_LEN as u64 } else { 0 };
+                *out.entry(track).or_default() += u64::from(h.size).saturating_sub(headers);
+            }
+            at += h.chunk_len();
+        }
+        Ok(Some(out))
     }
 
     /// The chunk at `offset`, CRC checked: its header and payload.

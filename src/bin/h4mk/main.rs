@@ -1,6 +1,7 @@
 //! `h4mk`: inspect, verify, seek, extract, export and repair H4MK files.
 
 mod convert;
+mod describe;
 mod export;
 mod extract;
 mod inspect;
