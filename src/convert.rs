@@ -10,6 +10,8 @@ use crate::format::meta::TrackKind;
 pub const CONTAINER_CAPS: &str = "video/x-h4mk";
 /// Media type of a stream masked by h4mask (stored as SAFE chunks by h4mkmux).
 pub const MASKED_CAPS: &str = "application/x-h4mk-masked";
+/// The media type of FFT token frames (h4fftfilter's tokens pad, h4tokentext's input).
+pub const TOKEN_CAPS: &str = "application/x-h4-tokens";
 
 /// Whether `caps` describe a masked stream.
 pub fn is_masked(caps: &gst::CapsRef) -> bool {

@@ -12,6 +12,7 @@ pub mod h4fftfilter;
 pub mod h4mask;
 pub mod h4mkdemux;
 pub mod h4mkmux;
+pub mod h4tokentext;
 pub mod plot;
 pub mod typefind;
 
@@ -22,6 +23,7 @@ fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     h4mkdemux::register(plugin)?;
     h4fftfilter::register(plugin)?;
     h4mask::register(plugin)?;
+    h4tokentext::register(plugin)?;
     typefind::register(plugin)?;
     Ok(())
 }

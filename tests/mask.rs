@@ -113,8 +113,16 @@ fn masked_media_decodes_like_the_clear_path_and_seeks_without_a_key() {
             .unwrap()
     };
     for track in ["0", "1"] {
-        let c = h4mk(&["extract", &clear, "--track", track]);
-        let m = h4mk(&["extract", &masked, "--track", track, "--key-file", &key]);
+        let c = h4mk(&["extract", &clear, "--track", track, "--raw"]);
+        let m = h4mk(&[
+            "extract",
+            &masked,
+            "--track",
+            track,
+            "--key-file",
+            &key,
+            "--raw",
+        ]);
         assert!(m.status.success(), "{}", String::from_utf8_lossy(&m.stderr));
         assert!(c.stdout.len() > 1000);
         assert!(c.stdout == m.stdout, "track {track}: unmasked bytes differ");

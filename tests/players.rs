@@ -149,3 +149,52 @@ fn splitmuxsink_files_have_their_own_duration_and_splitmuxsrc_plays_them_as_one(
         whole.len()
     );
 }
+
+/// A file with h4fftfilter's token track: h4tokentext turns each token frame into one line of
+/// text (the 440 Hz sine's peak), and gst-play-1.0 plays the file to its end.
+#[test]
+fn token_tracks_as_text_and_in_a_player() {
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join("tokens.h4mk").display().to_string();
+    let p = pipeline(&format!(
+        "audiotestsrc num-buffers=100 wave=sine freq=440 ! audio/x-raw,rate=48000,channels=1 \
+           ! h4fftfilter name=f ! audioconvert ! opusenc ! queue ! m.audio_0 \
+         f.tokens ! queue ! m.data_0 \
+         videotestsrc num-buffers=50 ! video/x-raw,width=160,height=120,framerate=25/1 \
+           ! x264enc speed-preset=ultrafast ! h264parse ! queue ! m.video_0 \
+         h4mkmux name=m ! filesink location={path}"
+    ));
+    run(&p, 60);
+    let p = pipeline(&format!(
+        "filesrc location={path} ! h4mkdemux name=dm dm.data_0 ! h4tokentext ! appsink name=out sync=false"
+    ));
+    let out = capture(&p, "out");
+    run(&p, 60);
+    let lines: Vec<String> = out
+        .lock()
+        .unwrap()
+        .buffers
+        .iter()
+        .map(|b| String::from_utf8(b.data.clone()).unwrap())
+        .collect();
+    assert!(lines.len() > 40, "{}", lines.len());
+    assert!(
+        lines[5..].iter().all(|l| l.starts_with("mix: 440 Hz")),
+        "{lines:?}"
+    );
+    assert_eq!(
+        out.lock().unwrap().caps.as_deref(),
+        Some("text/x-raw, format=(string)utf8")
+    );
+    let out = gst_tool("gst-play-1.0")
+        .args(["--videosink=fakesink", "--audiosink=fakesink", &path])
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("Reached end of play list"), "{said}");
+}

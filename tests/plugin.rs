@@ -95,7 +95,10 @@ fn every_element_is_documented_for_gst_inspect() {
         })
         .collect();
     names.sort();
-    assert_eq!(names, ["h4fftfilter", "h4mask", "h4mkdemux", "h4mkmux"]);
+    assert_eq!(
+        names,
+        ["h4fftfilter", "h4mask", "h4mkdemux", "h4mkmux", "h4tokentext"]
+    );
 }
 
 /// What gst-inspect-1.0 prints of each element (from the installed-style plugin, not the

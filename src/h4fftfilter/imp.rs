@@ -24,7 +24,7 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
 });
 
 /// Media type of the `tokens` pad.
-pub const TOKEN_CAPS: &str = "application/x-h4-tokens";
+use crate::convert::TOKEN_CAPS;
 /// Name of the element messages.
 pub const MESSAGE_NAME: &str = "h4fft";
 

@@ -340,6 +340,11 @@ impl H4mkDemux {
                 pad.clone(),
                 gst::event::StreamStart::builder(&stream_id)
                     .group_id(state.group_id)
+                    // Text and data come now and then: sinks and playsink must not wait for them.
+                    .flags(match t.kind {
+                        TrackKind::Text | TrackKind::Data => gst::StreamFlags::SPARSE,
+                        _ => gst::StreamFlags::empty(),
+                    })
                     .build(),
             ));
             out.push(Out::Event(pad.clone(), gst::event::Caps::new(&caps)));
