@@ -16,8 +16,8 @@ h4mk=target/release/h4mk
 export GST_PLUGIN_PATH=$PWD/target/release
 step() { printf '\n== %s\n' "$*"; }
 
-step "the plugin: elements and typefinder"
-gst-inspect-1.0 h4 | sed -n '/^  h4mk/p;/typefind/p'
+step "the plugin: its five elements and the typefinder"
+gst-inspect-1.0 h4 | sed -n '/^  h4/p;/typefind/p'
 
 step "record 10 s of test video (H.264, 640x360, keyframe every second), audio (Opus) and its FFT tokens with h4mkmux"
 gst-launch-1.0 -q \
