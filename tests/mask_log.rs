@@ -16,10 +16,14 @@ fn hex(b: &[u8]) -> String {
 }
 
 fn leaks(log: &str) -> Vec<String> {
-    let hex = hex(RAW_KEY);
-    let raw = String::from_utf8_lossy(RAW_KEY).to_string();
+    windows_in(log, RAW_KEY)
+}
+
+/// Every 8-byte window of `secret` (printable) found in `log`, raw or in hex of either case.
+fn windows_in(log: &str, secret: &[u8; 32]) -> Vec<String> {
+    let hex = hex(secret);
+    let raw = String::from_utf8_lossy(secret).to_string();
     let mut found = Vec::new();
-    // Any 8-byte window of the key, raw or in hex of either case.
     for w in 0..=(32 - 8) {
         for needle in [
             raw[w..w + 8].to_string(),
@@ -179,20 +183,7 @@ fn gst_launch_at_level_9_with_a_signing_key_file() {
         log.contains("signing with key"),
         "the element says it signs (by key id)"
     );
-    let hex_seed: String = SIGNING_SEED.iter().map(|b| format!("{b:02x}")).collect();
-    let raw = String::from_utf8_lossy(SIGNING_SEED).to_string();
-    let mut found = Vec::new();
-    for w in 0..=(32 - 8) {
-        for needle in [
-            raw[w..w + 8].to_string(),
-            hex_seed[2 * w..2 * w + 16].to_string(),
-            hex_seed[2 * w..2 * w + 16].to_uppercase(),
-        ] {
-            if log.contains(&needle) {
-                found.push(needle);
-            }
-        }
-    }
+    let mut found = windows_in(&log, SIGNING_SEED);
     // The PEM text of the seed (the DER prefix's base64 is public).
     for w in (24..body.len() - 12).step_by(4) {
         if log.contains(&body[w..w + 12]) {

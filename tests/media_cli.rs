@@ -42,6 +42,22 @@ fn frame_digests(frames: Vec<Vec<u8>>) -> Vec<[u8; 32]> {
     frames.iter().map(|f| Sha256::digest(f).into()).collect()
 }
 
+/// ffprobe's codec names for the streams of `path`, one per line.
+fn ffprobe_codecs(path: &str) -> Output {
+    Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_name",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(path)
+        .output()
+        .unwrap()
+}
+
 const VIDEO_OUT: &str = "videoconvert ! video/x-raw,format=I420 ! appsink name=out sync=false";
 const AUDIO_OUT: &str =
     "audioconvert ! audio/x-raw,format=S16LE,layout=interleaved ! appsink name=out sync=false";
@@ -105,18 +121,7 @@ fn extracted_tracks_play_like_the_source() {
         if file == "a.aac" {
             assert!(said.contains("stream-format=(string)adts"), "{said}");
         }
-        let o = Command::new("ffprobe")
-            .args([
-                "-v",
-                "error",
-                "-show_entries",
-                "stream=codec_name",
-                "-of",
-                "csv=p=0",
-            ])
-            .arg(d(file))
-            .output()
-            .unwrap();
+        let o = ffprobe_codecs(&d(file));
         assert_eq!(
             String::from_utf8_lossy(&o.stdout).trim(),
             codec,
@@ -332,18 +337,7 @@ fn matroska_to_h4mk_and_back_keeps_every_packet() {
         let said = String::from_utf8_lossy(&o.stdout);
         assert!(said.contains("title: Round trip"), "{f}: {said}");
     }
-    let o = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_entries",
-            "stream=codec_name",
-            "-of",
-            "csv=p=0",
-        ])
-        .arg(d("out.mp4"))
-        .output()
-        .unwrap();
+    let o = ffprobe_codecs(&d("out.mp4"));
     assert_eq!(
         String::from_utf8_lossy(&o.stdout).trim(),
         "h264\nopus",

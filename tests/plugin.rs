@@ -97,7 +97,13 @@ fn every_element_is_documented_for_gst_inspect() {
     names.sort();
     assert_eq!(
         names,
-        ["h4fftfilter", "h4mask", "h4mkdemux", "h4mkmux", "h4tokentext"]
+        [
+            "h4fftfilter",
+            "h4mask",
+            "h4mkdemux",
+            "h4mkmux",
+            "h4tokentext"
+        ]
     );
 }
 

@@ -34,10 +34,7 @@ pub struct SignerId(pub [u8; SIGNER_ID_LEN]);
 
 impl fmt::Display for SignerId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for b in self.0 {
-            write!(f, "{b:02x}")?;
-        }
-        Ok(())
+        f.write_str(&crate::format::merkle::hex(&self.0))
     }
 }
 
@@ -147,28 +144,26 @@ impl SigningKey {
 
     /// From a PKCS#8 document (v1 as OpenSSL writes, or v2 as ring does).
     pub fn from_pkcs8(der: &[u8]) -> Result<SigningKey, Error> {
-        let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der)
-            .map_err(|_| Error::KeyFormat("not an Ed25519 PKCS#8 private key".into()))?;
+        Ed25519KeyPair::from_pkcs8_maybe_unchecked(der)
+            .map(Self::of_pair)
+            .map_err(|_| Error::KeyFormat("not an Ed25519 PKCS#8 private key".into()))
+    }
+
+    fn of_pair(pair: Ed25519KeyPair) -> SigningKey {
         let public = PublicKey(
             pair.public_key()
                 .as_ref()
                 .try_into()
                 .expect("32-byte Ed25519 public key"),
         );
-        Ok(SigningKey { pair, public })
+        SigningKey { pair, public }
     }
 
     /// From the 32-byte seed of RFC 8032 (test vectors).
     pub fn from_seed(seed: &[u8; 32]) -> Result<SigningKey, Error> {
-        let pair = Ed25519KeyPair::from_seed_unchecked(seed)
-            .map_err(|_| Error::KeyFormat("not an Ed25519 seed".into()))?;
-        let public = PublicKey(
-            pair.public_key()
-                .as_ref()
-                .try_into()
-                .expect("32-byte Ed25519 public key"),
-        );
-        Ok(SigningKey { pair, public })
+        Ed25519KeyPair::from_seed_unchecked(seed)
+            .map(Self::of_pair)
+            .map_err(|_| Error::KeyFormat("not an Ed25519 seed".into()))
     }
 
     /// A private key file's contents: a PEM `PRIVATE KEY` or its DER.
