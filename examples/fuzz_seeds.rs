@@ -228,6 +228,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .ok_or("no CORE chunk")?;
     let size = u32::from_le_bytes(clear[core_at + 4..core_at + 8].try_into()?) as usize;
     write(&dir, "block.bin", &clear[core_at + 12..core_at + 12 + size])?;
+    // A SIGN payload, a signed file's block proof, and key files in both PEM forms.
+    let signing = gsth4::crypto::signing::SigningKey::from_seed(&[9; 32])?;
+    let sig = gsth4::format::signature::Signature::sign(
+        &signing,
+        gsth4::format::signature::Signed::Veri,
+        8,
+        948,
+        3,
+        [1; 32],
+        [2; 32],
+    );
+    write(&dir, "sign.bin", &sig.encode_chunk()[12..])?;
+    let (signed, _) = gsth4::format::sign_file::sign_file(
+        std::io::Cursor::new(&clear),
+        Vec::new(),
+        gsth4::crypto::signing::SigningKey::from_seed(&[9; 32])?,
+    )?;
+    for target in ["reader", "push_parser"] {
+        write(&root.join(target), "signed.h4mk", &signed)?;
+    }
+    let mut r = gsth4::format::reader::Reader::open(signed.as_slice())?;
+    let proof = gsth4::format::proof::prove(&mut r, gsth4::format::proof::Which::Ordinal(1))?;
+    write(&dir, "proof.json", &serde_json::to_vec(&proof)?)?;
+    write(&dir, "public.pem", signing.public().to_pem().as_bytes())?;
     let dir = root.join("key_file");
     write(&dir, "raw.key", &[0x5a; 32])?;
     write(

@@ -91,7 +91,8 @@ impl PublicKey {
                 )));
             }
             Err(_) => match std::str::from_utf8(contents).map(str::trim) {
-                Ok(text) if text.len() == 2 * PUBLIC_KEY_LEN => {
+                // ASCII only: a multi-byte character must not split a digit pair.
+                Ok(text) if text.len() == 2 * PUBLIC_KEY_LEN && text.is_ascii() => {
                     let mut key = [0u8; PUBLIC_KEY_LEN];
                     for (i, b) in key.iter_mut().enumerate() {
                         *b = u8::from_str_radix(&text[2 * i..2 * i + 2], 16)
@@ -291,6 +292,13 @@ mod tests {
         assert_eq!(PublicKey::parse(&public.to_der()).unwrap(), public);
         let hexed: String = public.0.iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(PublicKey::parse(hexed.as_bytes()).unwrap(), public);
+        // Found by fuzzing: 64 bytes of text (after trimming) with a two-byte character that a
+        // digit pair would split.
+        let mut odd = vec![b'!', 0xc2, 0xa3];
+        odd.resize(64, 0);
+        odd.push(b' ');
+        let e = PublicKey::parse(&odd).unwrap_err();
+        assert_eq!(e.code(), "key.format");
         // A private key where a public one is expected, and the other way round.
         let e = PublicKey::parse(pem.as_bytes()).unwrap_err().to_string();
         assert_eq!(e, "key: a PEM PRIVATE KEY, not a PUBLIC KEY");
