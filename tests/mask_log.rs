@@ -38,13 +38,10 @@ fn windows_in(log: &str, secret: &[u8; 32]) -> Vec<String> {
     found
 }
 
-#[test]
-fn gst_launch_at_level_9_with_a_key_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("key");
-    std::fs::write(&key, RAW_KEY).unwrap();
-    let key = key.display().to_string();
-    let out = std::process::Command::new("gst-launch-1.0")
+/// gst-launch-1.0 at GST_DEBUG=*:9 with the plugin: a 20-buffer fakesrc of
+/// application/x-test, then `rest`.
+fn launch_at_level_9(rest: &[&str]) -> std::process::Output {
+    std::process::Command::new("gst-launch-1.0")
         .env("GST_DEBUG", "*:9")
         .env("GST_DEBUG_NO_COLOR", "1")
         .env(
@@ -60,17 +57,28 @@ fn gst_launch_at_level_9_with_a_key_file() {
             "!",
             "application/x-test",
             "!",
-            "h4mask",
-            &format!("key-file={key}"),
-            "!",
-            "h4mask",
-            "direction=unmask",
-            &format!("key-file={key}"),
-            "!",
-            "fakesink",
         ])
+        .args(rest)
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn gst_launch_at_level_9_with_a_key_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("key");
+    std::fs::write(&key, RAW_KEY).unwrap();
+    let key = key.display().to_string();
+    let out = launch_at_level_9(&[
+        "h4mask",
+        &format!("key-file={key}"),
+        "!",
+        "h4mask",
+        "direction=unmask",
+        &format!("key-file={key}"),
+        "!",
+        "fakesink",
+    ]);
     assert!(
         out.status.success(),
         "{}",
@@ -142,31 +150,14 @@ fn gst_launch_at_level_9_with_a_signing_key_file() {
     let key = dir.path().join("sign.pem");
     std::fs::write(&key, &pem).unwrap();
     let out_file = dir.path().join("out.h4mk");
-    let out = std::process::Command::new("gst-launch-1.0")
-        .env("GST_DEBUG", "*:9")
-        .env("GST_DEBUG_NO_COLOR", "1")
-        .env(
-            "GST_PLUGIN_PATH",
-            env!("CARGO_MANIFEST_DIR").to_string() + "/target/release",
-        )
-        .args([
-            "fakesrc",
-            "num-buffers=20",
-            "sizetype=fixed",
-            "sizemax=4096",
-            "filltype=pattern",
-            "!",
-            "application/x-test",
-            "!",
-            "h4mkmux",
-            &format!("signing-key-file={}", key.display()),
-            "checkpoint-interval=1000000",
-            "!",
-            "filesink",
-            &format!("location={}", out_file.display()),
-        ])
-        .output()
-        .unwrap();
+    let out = launch_at_level_9(&[
+        "h4mkmux",
+        &format!("signing-key-file={}", key.display()),
+        "checkpoint-interval=1000000",
+        "!",
+        "filesink",
+        &format!("location={}", out_file.display()),
+    ]);
     assert!(
         out.status.success(),
         "{}",
