@@ -19,12 +19,16 @@ step() { printf '\n== %s\n' "$*"; }
 step "the plugin: its five elements and the typefinder"
 gst-inspect-1.0 h4 | sed -n '/^  h4/p;/typefind/p'
 
-step "record 10 s of test video (H.264, 640x360, keyframe every second), audio (Opus) and its FFT tokens with h4mkmux"
+step "record 10 s of test video (H.264, 640x360, keyframe every second) and 10 s of sound (speech from espeak-ng, a sweep, a chord) as Opus, with its FFT peak tokens from h4fftfilter, through h4mkmux"
+espeak-ng -v en-us -s 150 -w "$out/speech.wav" \
+  "Harmony zero four keeps every block: its time, its keyframe flag, and its hash."
+python3 scripts/demo_audio.py "$out/speech.wav" "$out/sound.wav"
 gst-launch-1.0 -q \
   videotestsrc num-buffers=300 pattern=ball ! video/x-raw,width=640,height=360,framerate=30/1 \
   ! x264enc key-int-max=30 bframes=2 speed-preset=veryfast ! h264parse ! queue ! mux.video_0 \
-  audiotestsrc num-buffers=470 wave=ticks ! audio/x-raw,rate=48000 ! h4fftfilter name=fft post-messages=false top-k=4 \
-  ! queue ! opusenc ! queue ! mux.audio_0 fft.tokens ! queue ! mux.data_0 \
+  filesrc location="$out/sound.wav" ! wavparse ! audioconvert ! audioresample ! audio/x-raw,rate=48000,channels=1 \
+  ! h4fftfilter name=fft post-messages=false top-k=6 ! queue ! opusenc ! queue ! mux.audio_0 \
+  fft.tokens ! queue ! mux.data_0 \
   h4mkmux name=mux ! filesink location="$out/demo.h4mk"
 $h4mk inspect "$out/demo.h4mk"
 

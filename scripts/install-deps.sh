@@ -3,7 +3,8 @@
 # the tools, the plugin sets the tests and the demo use, ges-launch-1.0 (the editing tests),
 # nginx (the HTTP tests start their own, on 127.0.0.1), openssl (the signing tests check key
 # files against it), zsh and fish (the completion tests load h4mk's completions in each), ffmpeg
-# (ffprobe judges what h4mk extract writes), python3-jsonschema (inspect's JSON against its schema).
+# (ffprobe judges what h4mk extract writes), python3-jsonschema (inspect's JSON against its schema),
+# espeak-ng (the demo's speech).
 # Checks the Rust toolchain.
 set -euo pipefail
 
@@ -14,7 +15,7 @@ packages=(
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav
   ges1.0-tools
-  nginx time openssl zsh fish ffmpeg python3-jsonschema
+  nginx time openssl zsh fish ffmpeg python3-jsonschema espeak-ng
 )
 
 missing=()

@@ -68,19 +68,19 @@ fn record_play_seek_spectrogram_and_plot() {
     let text = stdout_within(c, 60);
     assert!(text.contains("token frames"), "{text}");
     let (w, h, px) = read_png(&png_path);
-    assert_eq!((w, h), (1200, 480));
+    assert_eq!((w, h), (1280, 600));
     let brightest_row = |x: u32| {
-        // Inside the plot (40 px of title above, 50 of axis below).
-        (40..h - 50)
+        // Inside the chart (title above, time axis below, the colour scale to the right).
+        (70..h - 70)
             .max_by_key(|&y| {
                 let i = ((y * w + x) * 3) as usize;
-                // Pale yellow (the loudest) has the most red and green over blue.
+                // The loudest (yellow) has the most red and green over blue.
                 px[i] as i32 + px[i + 1] as i32 - px[i + 2] as i32
             })
             .unwrap()
     };
-    let start = brightest_row(70 + 20);
-    let middle = brightest_row(70 + (1200 - 90) / 2);
+    let start = brightest_row(120);
+    let middle = brightest_row(620);
     assert!(
         middle + 50 < start,
         "peak row at the start {start}, at the middle {middle}"

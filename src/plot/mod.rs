@@ -1,35 +1,92 @@
-//! Pictures of what a file holds (no GStreamer): an RGB canvas with rectangles and bitmap
-//! text, written as PNG; the block timeline of `h4mk inspect --plot`; a colour scale for
-//! spectrograms.
+//! Pictures of what a file holds (no GStreamer), drawn with plotters and written as PNG: the
+//! block timeline of `h4mk inspect --plot` and the spectrogram of an FFT token track.
+//!
+//! Text is set in DejaVu Sans, bundled (`assets/fonts`), so a picture looks the same on every
+//! machine and drawing needs no system fonts. The same input gives the same PNG bytes.
 
-mod font;
+pub mod spectrogram;
 pub mod timeline;
 
 use std::io::Write;
+use std::ops::Range;
+use std::sync::Once;
 
-pub type Rgb = [u8; 3];
+use plotters::coord::Shift;
+use plotters::prelude::*;
 
-pub const WHITE: Rgb = [255, 255, 255];
-pub const BLACK: Rgb = [0, 0, 0];
+/// The family name the pictures ask plotters for.
+const SANS: &str = "sans-serif";
+const SANS_TTF: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 
-/// An RGB picture. Drawing outside it is clipped.
-pub struct Canvas {
+pub type Error = Box<dyn std::error::Error>;
+
+/// The plotting backend every picture draws on.
+pub type Canvas<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
+
+fn register_font() {
+    static FONT: Once = Once::new();
+    FONT.call_once(|| {
+        plotters::style::register_font(SANS, FontStyle::Normal, SANS_TTF)
+            .unwrap_or_else(|_| panic!("the bundled DejaVu Sans does not parse"));
+    });
+}
+
+/// `size` points of the bundled sans-serif in `colour`.
+pub fn text_style(size: u32, colour: RGBColor) -> TextStyle<'static> {
+    register_font();
+    TextStyle {
+        color: colour.to_backend_color(),
+        ..TextStyle::from((SANS, size).into_font())
+    }
+}
+
+/// The pixel ranges of a picture's data area (the chart inside its axes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlotArea {
+    pub x: Range<i32>,
+    pub y: Range<i32>,
+}
+
+impl PlotArea {
+    /// The column of `v` on an axis running linearly from `start` to `end`.
+    pub fn column(&self, v: f64, start: f64, end: f64) -> i32 {
+        let span = (self.x.end - self.x.start - 1) as f64;
+        self.x.start + ((v - start) / (end - start) * span).round() as i32
+    }
+}
+
+/// An 8-bit RGB picture and where its data lies. (plotters fills a rectangle from its first
+/// corner up to, not including, its second.)
+pub struct Picture {
     width: u32,
     height: u32,
     pixels: Vec<u8>,
+    plot: PlotArea,
 }
 
-impl Canvas {
-    pub fn new(width: u32, height: u32, background: Rgb) -> Canvas {
-        let mut pixels = Vec::with_capacity(width as usize * height as usize * 3);
-        for _ in 0..width as usize * height as usize {
-            pixels.extend_from_slice(&background);
-        }
-        Canvas {
+impl Picture {
+    /// Draws a `width` x `height` picture on a white background; `draw` returns where it put
+    /// the data.
+    pub fn draw(
+        width: u32,
+        height: u32,
+        draw: impl FnOnce(&Canvas) -> Result<PlotArea, Error>,
+    ) -> Result<Picture, Error> {
+        register_font();
+        let mut pixels = vec![0u8; width as usize * height as usize * 3];
+        let plot = {
+            let root = BitMapBackend::with_buffer(&mut pixels, (width, height)).into_drawing_area();
+            root.fill(&WHITE)?;
+            let plot = draw(&root)?;
+            root.present()?;
+            plot
+        };
+        Ok(Picture {
             width,
             height,
             pixels,
-        }
+            plot,
+        })
     }
 
     pub fn width(&self) -> u32 {
@@ -40,52 +97,13 @@ impl Canvas {
         self.height
     }
 
-    pub fn pixel(&self, x: u32, y: u32) -> Rgb {
+    pub fn plot_area(&self) -> &PlotArea {
+        &self.plot
+    }
+
+    pub fn pixel(&self, x: u32, y: u32) -> [u8; 3] {
         let i = (y as usize * self.width as usize + x as usize) * 3;
         [self.pixels[i], self.pixels[i + 1], self.pixels[i + 2]]
-    }
-
-    /// Fills the rectangle at (`x`, `y`) of `w` by `h` pixels.
-    pub fn fill(&mut self, x: i64, y: i64, w: i64, h: i64, colour: Rgb) {
-        let x0 = x.clamp(0, self.width as i64) as usize;
-        let x1 = (x + w).clamp(0, self.width as i64) as usize;
-        let y0 = y.clamp(0, self.height as i64) as usize;
-        let y1 = (y + h).clamp(0, self.height as i64) as usize;
-        for row in y0..y1 {
-            let start = (row * self.width as usize + x0) * 3;
-            let end = (row * self.width as usize + x1) * 3;
-            for px in self.pixels[start..end].chunks_exact_mut(3) {
-                px.copy_from_slice(&colour);
-            }
-        }
-    }
-
-    /// Width in pixels of `text` drawn at `scale`.
-    pub fn text_width(text: &str, scale: u32) -> i64 {
-        let n = text.chars().count() as i64;
-        (n * (font::WIDTH as i64 + 1) - 1).max(0) * scale as i64
-    }
-
-    /// Height in pixels of a line of text at `scale`.
-    pub fn text_height(scale: u32) -> i64 {
-        (font::HEIGHT * scale) as i64
-    }
-
-    /// Draws `text` with its top left corner at (`x`, `y`); returns the width drawn.
-    pub fn text(&mut self, x: i64, y: i64, text: &str, colour: Rgb, scale: u32) -> i64 {
-        let s = scale as i64;
-        let mut cx = x;
-        for c in text.chars() {
-            for (row, bits) in font::glyph(c).iter().enumerate() {
-                for col in 0..font::WIDTH {
-                    if bits & (0x10 >> col) != 0 {
-                        self.fill(cx + col as i64 * s, y + row as i64 * s, s, s, colour);
-                    }
-                }
-            }
-            cx += (font::WIDTH as i64 + 1) * s;
-        }
-        Self::text_width(text, scale)
     }
 
     /// Writes the picture as an 8-bit RGB PNG.
@@ -102,24 +120,32 @@ impl Canvas {
     }
 }
 
-/// A perceptually ordered colour for `v` in 0..=1: black through purple, red and orange to
-/// pale yellow (after the "inferno" scale), for intensities such as magnitudes in a
-/// spectrogram.
-pub fn heat(v: f32) -> Rgb {
-    const STOPS: [Rgb; 6] = [
-        [0, 0, 4],
-        [66, 10, 104],
-        [147, 38, 103],
-        [221, 81, 58],
-        [252, 165, 10],
-        [252, 255, 164],
-    ];
-    let v = if v.is_nan() { 0.0 } else { v.clamp(0.0, 1.0) };
-    let pos = v * (STOPS.len() - 1) as f32;
-    let i = (pos.floor() as usize).min(STOPS.len() - 2);
-    let t = pos - i as f32;
-    let (a, b) = (STOPS[i], STOPS[i + 1]);
-    std::array::from_fn(|k| (a[k] as f32 + (b[k] as f32 - a[k] as f32) * t).round() as u8)
+/// A step of 1, 2 or 5 times a power of ten that cuts `span` into at most `most` parts.
+pub fn round_step(span: f64, most: usize) -> f64 {
+    let mut step = 10f64.powi((span / most as f64).log10().floor() as i32);
+    for m in [1.0, 2.0, 5.0, 10.0] {
+        if span / (step * m) <= most as f64 {
+            step *= m;
+            break;
+        }
+    }
+    step
+}
+
+/// A time in seconds as an axis label, with the precision `step` needs: `H:MM:SS`, `M:SS`,
+/// or seconds (`1.5 s`).
+pub fn time_label(seconds: f64, step: f64) -> String {
+    if step >= 1.0 && seconds >= 60.0 {
+        let s = seconds.round() as u64;
+        if s >= 3600 {
+            format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+        } else {
+            format!("{}:{:02}", s / 60, s % 60)
+        }
+    } else {
+        let decimals = (-step.log10().floor()).max(0.0) as usize;
+        format!("{seconds:.decimals$} s")
+    }
 }
 
 #[cfg(test)]
@@ -127,47 +153,53 @@ mod tests {
     use super::*;
 
     #[test]
-    fn text_lights_the_glyph_pixels_and_nothing_outside() {
-        let mut c = Canvas::new(40, 20, WHITE);
-        let w = c.text(1, 1, "1", BLACK, 2);
-        assert_eq!(w, 10);
-        // The "1" has its foot (0x0E: three pixels) on the last row, at columns 1..4.
-        assert_eq!(c.pixel(1 + 2 * 2, 1 + 6 * 2), BLACK);
-        assert_eq!(c.pixel(1, 1 + 6 * 2), WHITE);
-        assert_eq!(c.pixel(30, 10), WHITE);
-    }
+    fn png_decodes_to_the_same_pixels_and_text_is_drawn() {
+        let picture = Picture::draw(120, 40, |c| {
+            c.draw(&Rectangle::new(
+                [(2, 1), (5, 3)],
+                RGBColor(200, 100, 50).filled(),
+            ))?;
+            c.draw(&Text::new("H4", (60, 10), text_style(20, BLACK)))?;
+            Ok(PlotArea {
+                x: 0..120,
+                y: 0..40,
+            })
+        })
+        .unwrap();
+        assert_eq!(picture.pixel(3, 2), [200, 100, 50]);
+        assert_eq!(picture.pixel(100, 35), [255, 255, 255]);
+        // The glyphs darken pixels where they were set, and nowhere else.
+        let dark = |x0: u32, x1: u32| {
+            (x0..x1)
+                .flat_map(|x| (0..40).map(move |y| (x, y)))
+                .filter(|&(x, y)| picture.pixel(x, y)[0] < 128)
+                .count()
+        };
+        assert!(dark(60, 100) > 40, "{}", dark(60, 100));
+        assert_eq!(dark(10, 55), 0);
 
-    #[test]
-    fn fill_is_clipped_to_the_canvas() {
-        let mut c = Canvas::new(4, 4, WHITE);
-        c.fill(-2, 2, 10, 10, BLACK);
-        assert_eq!(c.pixel(0, 2), BLACK);
-        assert_eq!(c.pixel(3, 3), BLACK);
-        assert_eq!(c.pixel(3, 1), WHITE);
-    }
-
-    #[test]
-    fn png_decodes_to_the_same_pixels() {
-        let mut c = Canvas::new(7, 5, [10, 20, 30]);
-        c.fill(2, 1, 3, 2, [200, 100, 50]);
         let mut bytes = Vec::new();
-        c.write_png(&mut bytes).unwrap();
+        picture.write_png(&mut bytes).unwrap();
         assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
         let mut reader = png::Decoder::new(std::io::Cursor::new(bytes))
             .read_info()
             .unwrap();
         let mut buf = vec![0; reader.output_buffer_size()];
         let info = reader.next_frame(&mut buf).unwrap();
-        assert_eq!((info.width, info.height), (7, 5));
-        assert_eq!(&buf[..info.buffer_size()], &c.pixels[..]);
+        assert_eq!((info.width, info.height), (120, 40));
+        assert_eq!(&buf[..info.buffer_size()], &picture.pixels[..]);
     }
 
     #[test]
-    fn heat_runs_from_dark_to_light() {
-        let luma = |c: Rgb| c[0] as u32 * 3 + c[1] as u32 * 6 + c[2] as u32;
-        let steps: Vec<u32> = (0..=10).map(|i| luma(heat(i as f32 / 10.0))).collect();
-        assert!(steps.windows(2).all(|w| w[0] < w[1]), "{steps:?}");
-        assert_eq!(heat(f32::NAN), heat(0.0));
-        assert_eq!(heat(2.0), heat(1.0));
+    fn axis_steps_and_labels_are_round() {
+        assert_eq!(round_step(10.0, 10), 1.0);
+        assert_eq!(round_step(13.0, 10), 2.0);
+        assert_eq!(round_step(3600.0, 12), 500.0);
+        assert_eq!(round_step(0.9, 10), 0.1);
+        assert_eq!(time_label(90.0, 10.0), "1:30");
+        assert_eq!(time_label(3723.0, 60.0), "1:02:03");
+        assert_eq!(time_label(1.5, 0.5), "1.5 s");
+        assert_eq!(time_label(4.0, 1.0), "4 s");
+        assert_eq!(time_label(0.25, 0.05), "0.25 s");
     }
 }

@@ -2,22 +2,24 @@
 //! time, keyframes marked above, masked blocks in their own colour, damaged chunks as red
 //! lines across every lane, a time axis and a legend.
 
-use super::{BLACK, Canvas, Rgb, WHITE};
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-pub const KEYFRAME: Rgb = [230, 120, 20];
-pub const DELTA: Rgb = [70, 130, 180];
-pub const MASKED: Rgb = [128, 60, 170];
-pub const DAMAGED: Rgb = [220, 30, 30];
-const LANE_BG: Rgb = [238, 240, 244];
-const GRID: Rgb = [200, 204, 212];
-const GREY: Rgb = [90, 90, 90];
+use super::{Error, Picture, PlotArea, round_step, text_style, time_label};
 
-const WIDTH: u32 = 1280;
-const LEFT: i64 = 150;
-const RIGHT: i64 = 24;
-const TOP: i64 = 64;
-const LANE: i64 = 84;
-const GAP: i64 = 12;
+pub const KEYFRAME: RGBColor = RGBColor(230, 120, 20);
+pub const DELTA: RGBColor = RGBColor(70, 130, 180);
+pub const MASKED: RGBColor = RGBColor(128, 60, 170);
+pub const DAMAGED: RGBColor = RGBColor(220, 30, 30);
+const LANE_BG: RGBColor = RGBColor(238, 240, 244);
+const GRID: RGBColor = RGBColor(200, 204, 212);
+const GREY: RGBColor = RGBColor(90, 90, 90);
+
+pub const WIDTH: u32 = 1280;
+/// Pixels per lane.
+const LANE: u32 = 90;
+/// Title, subtitle, time axis and legend.
+const FRAME: u32 = 40 + 26 + 58 + 40;
 
 /// One block as the timeline shows it.
 #[derive(Debug, Clone, Copy)]
@@ -48,139 +50,162 @@ pub struct Timeline {
     pub damage: Vec<Damage>,
 }
 
-/// The x of stream time `t` when `end` ns fill `width` pixels from `LEFT`.
-fn x_of(t: u64, end: u64, width: i64) -> i64 {
-    LEFT + (t as f64 / end.max(1) as f64 * (width - 1) as f64) as i64
-}
-
-/// A step for axis labels: 1, 2 or 5 times a power of ten seconds, at least `min` ns.
-fn tick_step(min: u64) -> u64 {
-    let mut step = 1_000_000u64; // 1 ms
-    loop {
-        for m in [1, 2, 5] {
-            if step * m >= min {
-                return step * m;
-            }
-        }
-        step *= 10;
+impl Timeline {
+    fn end(&self) -> u64 {
+        self.lanes
+            .iter()
+            .flat_map(|l| l.marks.iter().map(|m| m.time))
+            .chain(self.damage.iter().filter_map(|d| d.time))
+            .max()
+            .unwrap_or(0)
+            .max(1)
     }
 }
 
-/// `H:MM:SS`, `M:SS` or seconds with the precision `step` needs.
-fn time_label(t: u64, step: u64) -> String {
-    let s = t / 1_000_000_000;
-    if step >= 1_000_000_000 {
-        if s >= 3600 {
-            format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+/// What one pixel column of a lane shows: the biggest block there, and whether any block
+/// there is a keyframe or masked.
+#[derive(Clone, Copy, Default)]
+struct Column {
+    size: u64,
+    blocks: bool,
+    keyframe: bool,
+    masked: bool,
+}
+
+impl Column {
+    fn colour(&self) -> RGBColor {
+        if self.keyframe && !self.masked {
+            KEYFRAME
+        } else if self.masked {
+            MASKED
         } else {
-            format!("{}:{:02}", s / 60, s % 60)
-        }
-    } else {
-        let ms = t / 1_000_000;
-        if step >= 100_000_000 {
-            format!("{}.{}s", ms / 1000, ms % 1000 / 100)
-        } else {
-            format!("{}.{:03}s", ms / 1000, ms % 1000)
+            DELTA
         }
     }
 }
 
-pub fn render(t: &Timeline) -> Canvas {
-    let lanes = t.lanes.len().max(1) as i64;
-    let axis_y = TOP + lanes * (LANE + GAP);
-    let height = (axis_y + 80) as u32;
-    let mut c = Canvas::new(WIDTH, height, WHITE);
-    let width = WIDTH as i64 - LEFT - RIGHT;
-    let end = t
+pub fn render(t: &Timeline) -> Result<Picture, Error> {
+    let n = t.lanes.len().max(1);
+    let height = FRAME + LANE * n as u32;
+    let end_ns = t.end();
+    let end = end_ns as f64 / 1e9;
+    let step = round_step(end, 12);
+    let labels: Vec<String> = t
         .lanes
         .iter()
-        .flat_map(|l| l.marks.iter().map(|m| m.time))
-        .chain(t.damage.iter().filter_map(|d| d.time))
-        .max()
-        .unwrap_or(0)
-        .max(1);
-
-    c.text(12, 12, &t.title, BLACK, 2);
-    c.text(12, 38, &t.subtitle, GREY, 1);
-
-    // Grid and axis.
-    let step = tick_step(end / 10);
-    let mut tick = 0;
-    while tick <= end {
-        let x = x_of(tick, end, width);
-        c.fill(x, TOP - 4, 1, axis_y - TOP + 8, GRID);
-        let label = time_label(tick, step);
-        c.text(
-            x - Canvas::text_width(&label, 1) / 2,
-            axis_y + 8,
-            &label,
-            GREY,
-            1,
-        );
-        tick += step;
-    }
-
-    for (i, lane) in t.lanes.iter().enumerate() {
-        let y = TOP + i as i64 * (LANE + GAP);
-        c.fill(LEFT, y, width, LANE, LANE_BG);
-        c.text(12, y + LANE / 2 - 7, &lane.label, BLACK, 2);
-        let summary = format!("{} blocks", lane.marks.len());
-        c.text(12, y + LANE / 2 + 12, &summary, GREY, 1);
-        // One column per pixel: the biggest block there, its colour by priority.
-        let max = lane.marks.iter().map(|m| m.size).max().unwrap_or(1).max(1);
-        let mut columns: Vec<Option<(u64, Rgb)>> = vec![None; width as usize];
-        let mut keys = vec![false; width as usize];
-        for m in &lane.marks {
-            let col = (x_of(m.time, end, width) - LEFT).clamp(0, width - 1) as usize;
-            let colour = if m.masked {
-                MASKED
-            } else if m.keyframe {
-                KEYFRAME
-            } else {
-                DELTA
-            };
-            let slot = &mut columns[col];
-            let size = slot.map_or(0, |s| s.0).max(m.size);
-            let colour = match *slot {
-                Some((_, KEYFRAME)) => KEYFRAME,
-                _ if m.keyframe && !m.masked => KEYFRAME,
-                Some((_, c)) if c == MASKED || m.masked => MASKED,
-                _ => colour,
-            };
-            *slot = Some((size, colour));
-            keys[col] |= m.keyframe;
+        .map(|l| format!("{} · {} blocks", l.label, l.marks.len()))
+        .collect();
+    Picture::draw(WIDTH, height, |root| {
+        let body = root.titled(&t.title, text_style(24, BLACK))?;
+        let (head, body) = body.split_vertically(26);
+        head.draw(&Text::new(
+            t.subtitle.as_str(),
+            (14, 2),
+            text_style(15, GREY),
+        ))?;
+        let (main, legend) = body.split_vertically(body.dim_in_pixel().1 as i32 - 40);
+        let mut chart = ChartBuilder::on(&main)
+            .margin_left(14)
+            .margin_right(24)
+            .x_label_area_size(50)
+            .y_label_area_size(210)
+            .build_cartesian_2d(0.0..end, 0.0..n as f64)?;
+        let (xs, ys) = chart.plotting_area().get_pixel_range();
+        // Lane i (track order, from the top) spans these rows.
+        let rows: Vec<(i32, i32)> = (0..n)
+            .map(|i| {
+                let top = chart.backend_coord(&(0.0, (n - i) as f64)).1;
+                let bottom = chart.backend_coord(&(0.0, (n - i - 1) as f64)).1;
+                (top + 5, bottom - 5)
+            })
+            .collect();
+        let lane_rows = |i: usize| rows[i];
+        for (i, label) in labels.iter().enumerate() {
+            let (top, bottom) = lane_rows(i);
+            root.draw(&Rectangle::new(
+                [(xs.start, top), (xs.end, bottom)],
+                LANE_BG.filled(),
+            ))?;
+            let style = text_style(15, BLACK).pos(Pos::new(HPos::Right, VPos::Center));
+            root.draw(&Text::new(
+                label.as_str(),
+                (xs.start - 10, (top + bottom) / 2),
+                style,
+            ))?;
         }
-        let bar_room = LANE - 14;
-        for (col, slot) in columns.iter().enumerate() {
-            let Some((size, colour)) = slot else { continue };
-            let h = ((*size as f64 / max as f64).sqrt() * bar_room as f64).max(2.0) as i64;
-            c.fill(LEFT + col as i64, y + LANE - h, 1, h, *colour);
-            if keys[col] {
-                c.fill(LEFT + col as i64 - 1, y + 2, 3, 8, KEYFRAME);
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .x_labels((end / step) as usize + 1)
+            .x_label_formatter(&|s| time_label(*s, step))
+            .y_labels(0)
+            .bold_line_style(GRID)
+            .light_line_style(TRANSPARENT)
+            .x_desc("stream time")
+            .label_style(text_style(15, BLACK))
+            .axis_desc_style(text_style(16, BLACK))
+            .draw()?;
+
+        let plot = PlotArea { x: xs, y: ys };
+        let width = (plot.x.end - plot.x.start) as usize;
+        for (i, lane) in t.lanes.iter().enumerate() {
+            let mut columns = vec![Column::default(); width];
+            for m in &lane.marks {
+                let x = plot.column(m.time as f64 / 1e9, 0.0, end) - plot.x.start;
+                let c = &mut columns[x.clamp(0, width as i32 - 1) as usize];
+                c.size = c.size.max(m.size);
+                c.blocks = true;
+                c.keyframe |= m.keyframe;
+                c.masked |= m.masked;
+            }
+            let max = lane.marks.iter().map(|m| m.size).max().unwrap_or(1).max(1);
+            let (top, bottom) = lane_rows(i);
+            let room = (bottom - top - 16) as f64;
+            for (x, c) in columns.iter().enumerate().filter(|(_, c)| c.blocks) {
+                let x = plot.x.start + x as i32;
+                let h = ((c.size as f64 / max as f64).sqrt() * room).max(2.0) as i32;
+                root.draw(&Rectangle::new(
+                    [(x, bottom - h), (x + 1, bottom)],
+                    c.colour().filled(),
+                ))?;
+                if c.keyframe {
+                    root.draw(&Rectangle::new(
+                        [(x - 1, top + 2), (x + 2, top + 10)],
+                        KEYFRAME.filled(),
+                    ))?;
+                }
             }
         }
-    }
+        for d in &t.damage {
+            let x = plot.column(d.time.unwrap_or(end_ns) as f64 / 1e9, 0.0, end);
+            root.draw(&Rectangle::new(
+                [(x - 1, plot.y.start - 8), (x + 2, plot.y.end)],
+                DAMAGED.filled(),
+            ))?;
+        }
 
-    for d in &t.damage {
-        let x = x_of(d.time.unwrap_or(end), end, width);
-        c.fill(x - 1, TOP - 10, 3, axis_y - TOP + 10, DAMAGED);
-    }
-
-    // Legend.
-    let mut x = LEFT;
-    let y = axis_y + 34;
-    for (colour, what) in [
-        (KEYFRAME, "keyframe"),
-        (DELTA, "delta block"),
-        (MASKED, "masked block"),
-        (DAMAGED, "damaged chunk"),
-    ] {
-        c.fill(x, y, 14, 14, colour);
-        x += 20;
-        x += c.text(x, y + 4, what, BLACK, 1) + 28;
-    }
-    c.text(x, y + 4, "bar height: block size (square root)", GREY, 1);
-    c
+        let mut x = plot.x.start;
+        for (colour, what) in [
+            (KEYFRAME, "keyframe"),
+            (DELTA, "delta block"),
+            (MASKED, "masked block"),
+            (DAMAGED, "damaged chunk"),
+        ]
+        .into_iter()
+        .map(|(c, w)| (c, w.to_string()))
+        .chain([(WHITE, "bar height: block size (square root)".to_string())])
+        {
+            if colour != WHITE {
+                legend.draw(&Rectangle::new([(x, 12), (x + 14, 26)], colour.filled()))?;
+                x += 20;
+            }
+            let style = text_style(15, if colour == WHITE { GREY } else { BLACK });
+            let (w, _) = legend.estimate_text_size(&what, &style)?;
+            legend.draw(&Text::new(what, (x, 11), style))?;
+            x += w as i32 + 28;
+        }
+        Ok(plot)
+    })
 }
 
 #[cfg(test)]
@@ -202,39 +227,82 @@ mod tests {
         let t = Timeline {
             title: "x.h4mk".into(),
             subtitle: String::new(),
-            lanes: vec![Lane {
-                label: "0 video".into(),
-                marks: (0..=100)
-                    .map(|i| mark(i * second / 10, 1000, i % 25 == 0))
-                    .collect(),
-            }],
+            lanes: vec![
+                Lane {
+                    label: "0 video".into(),
+                    marks: (0..=100)
+                        .map(|i| mark(i * second / 10, 1000, i % 25 == 0))
+                        .collect(),
+                },
+                Lane {
+                    label: "1 audio".into(),
+                    marks: (0..=50)
+                        .map(|i| Mark {
+                            masked: true,
+                            ..mark(i * second / 5, 500, true)
+                        })
+                        .collect(),
+                },
+            ],
             damage: vec![Damage {
                 time: Some(5 * second),
                 offset: 1234,
             }],
         };
-        let c = render(&t);
-        let width = WIDTH as i64 - LEFT - RIGHT;
-        let bottom = (TOP + LANE - 1) as u32;
-        // A keyframe at 2.5 s: tick at the top and an orange bar.
-        let x = x_of(25 * second / 10, 10 * second, width) as u32;
-        assert_eq!(c.pixel(x, (TOP + 4) as u32), KEYFRAME);
-        assert_eq!(c.pixel(x, bottom), KEYFRAME);
-        // A delta block at 0.3 s: blue at the bottom, no tick.
-        let x = x_of(3 * second / 10, 10 * second, width) as u32;
-        assert_eq!(c.pixel(x, bottom), DELTA);
-        assert_eq!(c.pixel(x, (TOP + 4) as u32), LANE_BG);
-        // The damaged chunk at 5 s: red across the lane.
-        let x = x_of(5 * second, 10 * second, width) as u32;
-        assert_eq!(c.pixel(x, (TOP + LANE / 2) as u32), DAMAGED);
+        let p = render(&t).unwrap();
+        assert_eq!(p.width(), WIDTH);
+        assert_eq!(p.height(), FRAME + 2 * LANE);
+        let a = p.plot_area().clone();
+        let x_at = |s: f64| a.column(s, 0.0, 10.0) as u32;
+        let colour = |x: u32, y: u32| {
+            let [r, g, b] = p.pixel(x, y);
+            RGBColor(r, g, b)
+        };
+        // The first lane's rows: where the column of a keyframe is orange.
+        let lane = a.y.start as u32..(a.y.start + (a.y.end - a.y.start) / 2) as u32;
+        let rows_of = |x: u32, c: RGBColor| lane.clone().filter(move |&y| colour(x, y) == c);
+        // A keyframe at 2.5 s: a tick at the top and an orange bar below it.
+        let key: Vec<u32> = rows_of(x_at(2.5), KEYFRAME).collect();
+        assert!(key.len() > 40, "{key:?}");
+        // A delta block at 0.3 s: a blue bar, no tick.
+        assert!(rows_of(x_at(0.3), DELTA).count() > 40);
+        assert_eq!(rows_of(x_at(0.3), KEYFRAME).count(), 0);
+        // Nothing between blocks.
+        assert_eq!(rows_of(x_at(0.35), DELTA).count(), 0);
+        // The masked audio lane: purple bars, every one a keyframe tick.
+        let low = (a.y.start + (a.y.end - a.y.start) / 2) as u32..a.y.end as u32;
+        assert!(low.clone().any(|y| colour(x_at(0.4), y) == MASKED));
+        assert!(!low.clone().any(|y| colour(x_at(0.3), y) == MASKED));
+        // The damaged chunk at 5 s: red across both lanes.
+        let x = x_at(5.0);
+        assert_eq!(colour(x, lane.start + 30), DAMAGED);
+        assert_eq!(colour(x, low.start + 30), DAMAGED);
+        // Red only there and in the legend's swatch.
+        let red = (0..p.width())
+            .filter(|&x| (0..p.height()).any(|y| colour(x, y) == DAMAGED))
+            .count();
+        assert_eq!(red, 3 + 14);
     }
 
     #[test]
-    fn axis_steps_are_round() {
-        assert_eq!(tick_step(1_300_000_000), 2_000_000_000);
-        assert_eq!(tick_step(360_000_000_000), 500_000_000_000);
-        assert_eq!(time_label(90 * 1_000_000_000, 1_000_000_000), "1:30");
-        assert_eq!(time_label(3_723_000_000_000, 1_000_000_000), "1:02:03");
-        assert_eq!(time_label(1_500_000_000, 500_000_000), "1.5s");
+    fn a_picture_is_the_same_bytes_every_time() {
+        let t = |n| Timeline {
+            title: "same".into(),
+            subtitle: "s".into(),
+            lanes: vec![Lane {
+                label: "0 data".into(),
+                marks: (0..n)
+                    .map(|i| mark(i * 1_000_000, i * 7 % 100, i % 9 == 0))
+                    .collect(),
+            }],
+            damage: vec![],
+        };
+        let png = |t: &Timeline| {
+            let mut out = Vec::new();
+            render(t).unwrap().write_png(&mut out).unwrap();
+            out
+        };
+        assert_eq!(png(&t(1000)), png(&t(1000)));
+        assert_ne!(png(&t(1000)), png(&t(999)));
     }
 }

@@ -95,7 +95,8 @@ pub fn write<S: ReadAt>(
         subtitle,
         lanes,
         damage,
-    });
+    })
+    .map_err(|e| format!("drawing the timeline: {e}"))?;
     picture.write_png(BufWriter::new(std::fs::File::create(out)?))?;
     Ok(n)
 }
