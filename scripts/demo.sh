@@ -36,7 +36,7 @@ step "verify every CRC, leaf hash and the Merkle root"
 $h4mk verify "$out/demo.h4mk"
 
 step "what a player sees (gst-discoverer-1.0 finds the demuxer through the typefinder)"
-gst-discoverer-1.0 "$out/demo.h4mk" | grep -E 'Duration|Seekable|container|video #|audio #'
+gst-discoverer-1.0 "$out/demo.h4mk" | grep -E 'Duration|Seekable|container|video #|audio #|subtitles #|Missing'
 
 step "play it back through playbin, seeking by keyframe first"
 target/release/examples/play_seek "$out/demo.h4mk" 3.5 7.25 1.0

@@ -150,8 +150,10 @@ fn splitmuxsink_files_have_their_own_duration_and_splitmuxsrc_plays_them_as_one(
     );
 }
 
-/// A file with h4fftfilter's token track: h4tokentext turns each token frame into one line of
-/// text (the 440 Hz sine's peak), and gst-play-1.0 plays the file to its end.
+/// A file with h4fftfilter's token track (2.1 s of a 440 Hz sine, 2 s of video):
+/// h4tokentext turns the frames of each second into one line of text, or each frame into one
+/// with `interval=0`; decodebin plugs it by itself, so gst-discoverer-1.0 sees a subtitle
+/// stream and gst-play-1.0 shows it and plays to the end, no decoder reported missing.
 #[test]
 fn token_tracks_as_text_and_in_a_player() {
     let d = tempfile::tempdir().unwrap();
@@ -165,36 +167,69 @@ fn token_tracks_as_text_and_in_a_player() {
          h4mkmux name=m ! filesink location={path}"
     ));
     run(&p, 60);
-    let p = pipeline(&format!(
-        "filesrc location={path} ! h4mkdemux name=dm dm.data_0 ! h4tokentext ! appsink name=out sync=false"
-    ));
-    let out = capture(&p, "out");
-    run(&p, 60);
-    let lines: Vec<String> = out
-        .lock()
-        .unwrap()
-        .buffers
-        .iter()
-        .map(|b| String::from_utf8(b.data.clone()).unwrap())
-        .collect();
-    assert!(lines.len() > 40, "{}", lines.len());
+    let lines_of = |interval: &str| {
+        let p = pipeline(&format!(
+            "filesrc location={path} ! h4mkdemux name=dm dm.data_0 \
+               ! h4tokentext {interval} ! appsink name=out sync=false"
+        ));
+        let out = capture(&p, "out");
+        run(&p, 60);
+        let out = out.lock().unwrap();
+        assert_eq!(out.caps.as_deref(), Some("text/x-raw, format=(string)utf8"));
+        out.buffers
+            .iter()
+            .map(|b| {
+                let text = String::from_utf8(b.data.clone()).unwrap();
+                (
+                    b.pts.unwrap().nseconds(),
+                    b.duration.unwrap().nseconds(),
+                    text,
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let frames = lines_of("interval=0");
+    assert!(frames.len() > 40, "{}", frames.len());
     assert!(
-        lines[5..].iter().all(|l| l.starts_with("mix: 440 Hz")),
-        "{lines:?}"
+        frames[5..]
+            .iter()
+            .all(|(_, _, l)| l.starts_with("mix: 440 Hz")),
+        "{frames:?}"
     );
-    assert_eq!(
-        out.lock().unwrap().caps.as_deref(),
-        Some("text/x-raw, format=(string)utf8")
+    // A line a second: at 0, 1 and 2 s (from the first frame, to the frame), each covering its
+    // frames and together all of them.
+    let seconds = lines_of("");
+    let starts: Vec<u64> = seconds
+        .iter()
+        .map(|(pts, _, _)| pts - frames[0].0)
+        .collect();
+    let second = 1_000_000_000;
+    assert_eq!(starts.len(), 3, "{seconds:?}");
+    for (start, want) in starts.iter().zip([0, second, 2 * second]) {
+        assert!(start.abs_diff(want) < 50_000_000, "{seconds:?}");
+    }
+    let (last_pts, last_duration, _) = frames[frames.len() - 1];
+    let (pts, duration, _) = &seconds[2];
+    assert_eq!(pts + duration, last_pts + last_duration);
+    assert!(
+        seconds.iter().all(|(_, _, l)| l.starts_with("mix: 440 Hz")),
+        "{seconds:?}"
     );
-    let out = gst_tool("gst-play-1.0")
-        .args(["--videosink=fakesink", "--audiosink=fakesink", &path])
-        .output()
-        .unwrap();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{said}");
-    assert!(said.contains("Reached end of play list"), "{said}");
+
+    let mut c = gst_tool("gst-discoverer-1.0");
+    c.arg(&path);
+    let said = stdout_within(c, 60);
+    assert!(said.contains(": Timed Text"), "{said}");
+    assert!(said.contains("subtitles #"), "{said}");
+    assert!(!said.contains("Missing plugins"), "{said}");
+    for _ in 0..3 {
+        let mut c = gst_tool("gst-play-1.0");
+        c.args(["--videosink=fakesink", "--audiosink=fakesink", &path]);
+        let (out, errors) = output_within(c, 60);
+        assert!(out.contains("Reached end of play list"), "{out}{errors}");
+        assert!(
+            !(out.clone() + &errors).contains("No decoder"),
+            "{out}{errors}"
+        );
+    }
 }

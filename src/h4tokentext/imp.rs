@@ -1,12 +1,13 @@
-//! The element: each token frame becomes one line of text with the frame's time.
+//! The element: the token frames of each interval become one line of text covering them.
 
-use std::sync::LazyLock;
+use std::sync::{LazyLock, Mutex};
 
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
 
-use crate::fft::tokens::{MIX, TokenFrame};
+use super::lines::Gathered;
+use crate::fft::tokens::TokenFrame;
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -16,73 +17,134 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     )
 });
 
-/// Peaks per channel shown on a line.
-const SHOWN_PEAKS: usize = 3;
+/// One line per second by default: readable as a subtitle, and sparse enough for players.
+const DEFAULT_INTERVAL: u64 = 1_000_000_000;
+
+struct Settings {
+    /// ns of token frames gathered into one line; 0: a line per frame.
+    interval: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            interval: DEFAULT_INTERVAL,
+        }
+    }
+}
+
+/// The line being gathered: from the PTS of its first frame to the end of its last.
+#[derive(Default)]
+struct State {
+    gathered: Gathered,
+    start: Option<gst::ClockTime>,
+    end: Option<gst::ClockTime>,
+    discont: bool,
+}
 
 pub struct H4TokenText {
     sinkpad: gst::Pad,
     srcpad: gst::Pad,
-}
-
-/// One line for a frame: the strongest peaks of each section.
-pub fn line(frame: &TokenFrame) -> String {
-    let sections: Vec<String> = frame
-        .sections
-        .iter()
-        .map(|s| {
-            let who = match s.channel {
-                MIX => "mix".to_string(),
-                c => format!("ch{c}"),
-            };
-            let peaks: Vec<String> = s
-                .peaks
-                .iter()
-                .take(SHOWN_PEAKS)
-                .map(|p| format!("{:.0} Hz {:.0} dB", p.frequency, p.magnitude))
-                .collect();
-            if peaks.is_empty() {
-                format!("{who}: quiet")
-            } else {
-                format!("{who}: {}", peaks.join(", "))
-            }
-        })
-        .collect();
-    sections.join(" | ")
+    settings: Mutex<Settings>,
+    state: Mutex<State>,
 }
 
 impl H4TokenText {
+    /// The gathered line as a buffer covering its frames, if there is one.
+    fn take_line(state: &mut State) -> Option<gst::Buffer> {
+        if state.gathered.is_empty() {
+            return None;
+        }
+        let text = state.gathered.take_line();
+        let mut out = gst::Buffer::from_mut_slice(text.into_bytes());
+        {
+            let out = out.get_mut().expect("new buffer");
+            out.set_pts(state.start);
+            if let (Some(start), Some(end)) = (state.start, state.end) {
+                out.set_duration(end.saturating_sub(start));
+            }
+            if std::mem::take(&mut state.discont) {
+                out.set_flags(gst::BufferFlags::DISCONT);
+            }
+        }
+        state.start = None;
+        state.end = None;
+        Some(out)
+    }
+
     fn sink_chain(&self, buffer: gst::Buffer) -> Result<gst::FlowSuccess, gst::FlowError> {
-        let map = buffer.map_readable().map_err(|_| gst::FlowError::Error)?;
-        let text = match TokenFrame::decode(&map) {
-            Ok(frame) => line(&frame),
-            Err(e) => {
-                gst::element_imp_warning!(
-                    self,
-                    gst::StreamError::Decode,
-                    ("a token frame does not decode ({}); skipped", e)
-                );
-                return Ok(gst::FlowSuccess::Ok);
+        let frame = {
+            let map = buffer.map_readable().map_err(|_| gst::FlowError::Error)?;
+            match TokenFrame::decode(&map) {
+                Ok(frame) => frame,
+                Err(e) => {
+                    gst::element_imp_warning!(
+                        self,
+                        gst::StreamError::Decode,
+                        ("a token frame does not decode ({}); skipped", e)
+                    );
+                    return Ok(gst::FlowSuccess::Ok);
+                }
             }
         };
-        drop(map);
-        let mut out = gst::Buffer::from_mut_slice(text.into_bytes());
-        buffer
-            .copy_into(
-                out.get_mut().expect("new buffer"),
-                gst::BufferCopyFlags::TIMESTAMPS | gst::BufferCopyFlags::FLAGS,
-                ..,
-            )
-            .map_err(|_| gst::FlowError::Error)?;
-        self.srcpad.push(out)
+        let interval = self.settings.lock().unwrap().interval;
+        let pts = buffer.pts();
+        let mut state = self.state.lock().unwrap();
+        let mut ready = Vec::new();
+        // A line ends where a frame starts a new interval, after a discontinuity, or with
+        // every frame when the interval is 0.
+        let starts_anew = buffer.flags().contains(gst::BufferFlags::DISCONT)
+            || match (state.start, pts) {
+                (Some(start), Some(pts)) => pts.nseconds() >= start.nseconds() + interval,
+                _ => interval == 0,
+            };
+        if starts_anew {
+            ready.extend(Self::take_line(&mut state));
+        }
+        if buffer.flags().contains(gst::BufferFlags::DISCONT) {
+            state.discont = true;
+        }
+        if state.gathered.is_empty() {
+            state.start = pts;
+        }
+        state.gathered.add(&frame);
+        state.end = match (pts, buffer.duration()) {
+            (Some(pts), Some(d)) => Some(pts + d),
+            (Some(pts), None) => Some(pts),
+            _ => state.end,
+        };
+        if interval == 0 {
+            ready.extend(Self::take_line(&mut state));
+        }
+        drop(state);
+        for out in ready {
+            self.srcpad.push(out)?;
+        }
+        Ok(gst::FlowSuccess::Ok)
     }
 
     fn sink_event(&self, pad: &gst::Pad, event: gst::Event) -> bool {
-        if let gst::EventView::Caps(_) = event.view() {
-            let caps = gst::Caps::builder("text/x-raw")
-                .field("format", "utf8")
-                .build();
-            gst::debug!(CAT, imp = self, "token frames in, {caps} out");
-            return self.srcpad.push_event(gst::event::Caps::new(&caps));
+        match event.view() {
+            gst::EventView::Caps(_) => {
+                let caps = gst::Caps::builder("text/x-raw")
+                    .field("format", "utf8")
+                    .build();
+                gst::debug!(CAT, imp = self, "token frames in, {caps} out");
+                return self.srcpad.push_event(gst::event::Caps::new(&caps));
+            }
+            gst::EventView::FlushStop(_) => {
+                *self.state.lock().unwrap() = State::default();
+            }
+            // What was gathered goes out before the stream ends or moves on.
+            gst::EventView::Eos(_) | gst::EventView::Segment(_) | gst::EventView::Gap(_) => {
+                let line = Self::take_line(&mut self.state.lock().unwrap());
+                if let Some(line) = line
+                    && let Err(e) = self.srcpad.push(line)
+                {
+                    gst::debug!(CAT, imp = self, "last line not taken: {e:?}");
+                }
+            }
+            _ => {}
         }
         gst::Pad::event_default(pad, Some(&*self.obj()), event)
     }
@@ -114,11 +176,49 @@ impl ObjectSubclass for H4TokenText {
             .build();
         let srcpad =
             gst::Pad::builder_from_template(&klass.pad_template("src").expect("src")).build();
-        H4TokenText { sinkpad, srcpad }
+        H4TokenText {
+            sinkpad,
+            srcpad,
+            settings: Mutex::new(Settings::default()),
+            state: Mutex::new(State::default()),
+        }
     }
 }
 
 impl ObjectImpl for H4TokenText {
+    fn properties() -> &'static [glib::ParamSpec] {
+        static PROPS: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
+            vec![
+                glib::ParamSpecUInt64::builder("interval")
+                    .nick("Interval")
+                    .blurb(
+                        "Nanoseconds of token frames gathered into one line (its strongest \
+                         distinct peaks per channel); 0: one line per frame",
+                    )
+                    .default_value(DEFAULT_INTERVAL)
+                    .mutable_playing()
+                    .build(),
+            ]
+        });
+        PROPS.as_ref()
+    }
+
+    fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
+        match pspec.name() {
+            "interval" => {
+                self.settings.lock().unwrap().interval = value.get().expect("type checked");
+            }
+            other => unreachable!("no property {other}"),
+        }
+    }
+
+    fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        match pspec.name() {
+            "interval" => self.settings.lock().unwrap().interval.to_value(),
+            other => unreachable!("no property {other}"),
+        }
+    }
+
     fn constructed(&self) {
         self.parent_constructed();
         self.srcpad.use_fixed_caps();
@@ -136,8 +236,8 @@ impl ElementImpl for H4TokenText {
             gst::subclass::ElementMetadata::new(
                 "HarmonyØ4 tokens as text",
                 "Decoder/Subtitle",
-                "Turns FFT peak token frames (h4fftfilter's token track) into one line of text \
-                 per frame, so players show token tracks like subtitles",
+                "Turns FFT peak token frames (h4fftfilter's token track) into lines of text, \
+                 one per interval, so players show token tracks like subtitles",
                 "gst-h4 developers",
             )
         });

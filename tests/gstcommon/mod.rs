@@ -315,7 +315,12 @@ pub fn play(path: &str) -> Played {
 /// Runs the command and returns its standard output (carriage returns as newlines), failing
 /// on a non-zero exit; killed after `secs`, so a player that never ends fails the test instead
 /// of hanging it.
-pub fn stdout_within(mut c: std::process::Command, secs: u64) -> String {
+pub fn stdout_within(c: std::process::Command, secs: u64) -> String {
+    output_within(c, secs).0
+}
+
+/// `stdout_within`, with standard error as well.
+pub fn output_within(mut c: std::process::Command, secs: u64) -> (String, String) {
     let child = c
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -333,11 +338,11 @@ pub fn stdout_within(mut c: std::process::Command, secs: u64) -> String {
     drop(tx);
     watchdog.join().unwrap();
     let text = String::from_utf8_lossy(&out.stdout).replace('\r', "\n");
+    let errors = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(
         out.status.success(),
-        "{c:?}: {}\n{text}{}",
+        "{c:?}: {}\n{text}{errors}",
         out.status,
-        String::from_utf8_lossy(&out.stderr)
     );
-    text
+    (text, errors)
 }
