@@ -1,6 +1,8 @@
 //! Helpers for pipeline tests: static registration, running to EOS, capturing samples.
 #![allow(dead_code)]
 
+pub mod nginx;
+
 use std::sync::{Arc, Mutex, Once};
 use std::time::Duration;
 
