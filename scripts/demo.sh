@@ -65,8 +65,29 @@ trap 'kill $nginx_pid 2>/dev/null || true' EXIT
 for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
 target/release/examples/play_seek "http://127.0.0.1:$port/demo.h4mk" 9.0
 kill -QUIT $nginx_pid; wait $nginx_pid || true
-echo "what nginx sent of the $(stat -c %s "$out/demo.h4mk")-byte file (status, Range, bytes):"
-cat "$web/access.log"
+echo "what nginx sent, request by request (the server's own access log):"
+python3 - "$web/access.log" "$($h4mk inspect "$out/demo.h4mk" --json)" \
+  "$($h4mk seek "$out/demo.h4mk" 9.0 --track 0 --json)" <<'EOF'
+import json, sys
+log, inspect, seek = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
+size, index, key = inspect["bytes"], inspect["seek"]["offset"], seek["offset"]
+for line in open(log):
+    status, wanted, sent = line.split()
+    start = int(wanted.strip('"').removeprefix("bytes=").rstrip("-") or 0)
+    if status == "200":
+        why = "no Range: souphttpsrc's first request, for the typefinder and the header"
+    elif start > index:
+        why = f"the last {size - start} bytes: TAIL, which says where the index is"
+    elif start == index:
+        why = "the index: SEEK (every keyframe), VERI (the Merkle root) and TAIL"
+    elif start == key:
+        why = "the seek: from the block of the keyframe at 9 s to the end"
+    else:
+        why = "playback from the first block"
+    print(f"  {status} from byte {start:>7}: {int(sent):>7} bytes sent  ({why})")
+print(f"  (the file is {size} bytes; nginx counts what it wrote to the socket before the player"
+      " moved on, headers included)")
+EOF
 
 step "the CLI: keyframe lookup by binary search of the index"
 $h4mk seek "$out/demo.h4mk" 3.5 --track 0
