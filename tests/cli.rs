@@ -174,6 +174,20 @@ fn verify_lists_failures_with_code_chunk_and_offset() {
         out.contains("2 problem(s)") && out.contains("chunk.crc.mismatch"),
         "{out}"
     );
+    assert!(!out.contains("Some(") && !out.contains("None"), "{out}");
+    // The next step it names, run as printed, gives a file that verifies with the 48 intact
+    // blocks.
+    let step = out
+        .split("next:\n  ")
+        .nth(1)
+        .and_then(|s| s.split("   (").next())
+        .unwrap_or_else(|| panic!("a next step: {out}"));
+    let args: Vec<&str> = step.split_whitespace().collect();
+    assert_eq!(args[..2], ["h4mk", "repair"], "{step}");
+    assert!(h4mk(&args[1..]).status.success(), "{step}");
+    let repaired = json(&h4mk(&["verify", args[4], "--json"]));
+    assert_eq!(repaired["ok"], true);
+    assert_eq!(repaired["blocks"], 48);
     // The undamaged blocks are all still there.
     let o = h4mk(&["extract", &d.s("bad.h4mk"), "-o", &d.s("out.bin")]);
     assert_eq!(o.status.code(), Some(1));

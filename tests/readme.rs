@@ -75,7 +75,8 @@ fn h4mk_verifies(dir: &Path, name: &str) -> String {
 
 #[test]
 fn quick_start_runs_as_written() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     let commands = commands_under(&readme, "## Quick start");
     // The block as the README has it today; a command added or lost shows here.
     assert_eq!(commands.len(), 13, "{commands:#?}");
@@ -85,16 +86,45 @@ fn quick_start_runs_as_written() {
     // What the quick start takes as given: a Matroska file to remux.
     let given = Command::new("gst-launch-1.0")
         .current_dir(&dir)
-        .args(["-q", "videotestsrc", "num-buffers=60", "!", "x264enc", "!", "h264parse", "!"])
-        .args(["queue", "!", "matroskamux", "name=m", "!", "filesink", "location=in.mkv"])
-        .args(["audiotestsrc", "num-buffers=100", "!", "opusenc", "!", "queue", "!", "m."])
+        .args([
+            "-q",
+            "videotestsrc",
+            "num-buffers=60",
+            "!",
+            "x264enc",
+            "!",
+            "h264parse",
+            "!",
+        ])
+        .args([
+            "queue",
+            "!",
+            "matroskamux",
+            "name=m",
+            "!",
+            "filesink",
+            "location=in.mkv",
+        ])
+        .args([
+            "audiotestsrc",
+            "num-buffers=100",
+            "!",
+            "opusenc",
+            "!",
+            "queue",
+            "!",
+            "m.",
+        ])
         .status()
         .unwrap();
     assert!(given.success());
 
     let path = format!(
         "{}:{}",
-        Path::new(env!("CARGO_BIN_EXE_h4mk")).parent().unwrap().display(),
+        Path::new(env!("CARGO_BIN_EXE_h4mk"))
+            .parent()
+            .unwrap()
+            .display(),
         std::env::var("PATH").unwrap_or_default()
     );
     let mut said = Vec::new();
@@ -127,7 +157,9 @@ fn quick_start_runs_as_written() {
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     let served = server.stop();
     assert!(
-        served.iter().any(|s| s.path == "/out.h4mk" && s.status == 206),
+        served
+            .iter()
+            .any(|s| s.path == "/out.h4mk" && s.status == 206),
         "the HTTP commands read by ranges: {served:?}"
     );
 }

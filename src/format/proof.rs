@@ -375,21 +375,28 @@ pub fn check_proof(p: &Proof) -> Result<Checked> {
     }
     let (header, data) = BlockHeader::decode(&chunk[CHUNK_HEADER_LEN..])?;
     let b = &p.block;
-    let said = (b.track, b.index, b.pts, b.dts, b.duration, b.keyframe);
-    let is = (
-        header.track,
-        header.index,
-        header.pts,
-        header.dts,
-        header.duration,
-        header.flags.is_keyframe(),
-    );
-    if said != is {
+    let t = |v: Option<u64>| v.map_or("none".to_string(), |v| v.to_string());
+    let fields = [
+        ("track", b.track.to_string(), header.track.to_string()),
+        ("index", b.index.to_string(), header.index.to_string()),
+        ("PTS", t(b.pts), t(header.pts)),
+        ("DTS", t(b.dts), t(header.dts)),
+        ("duration", t(b.duration), t(header.duration)),
+        (
+            "keyframe",
+            b.keyframe.to_string(),
+            header.flags.is_keyframe().to_string(),
+        ),
+    ];
+    let differ: Vec<String> = fields
+        .iter()
+        .filter(|(_, said, is)| said != is)
+        .map(|(what, said, is)| format!("{what} {said} where the block's bytes say {is}"))
+        .collect();
+    if !differ.is_empty() {
         return Err(failed(
             Code::InvalidInput,
-            format!(
-                "the proof describes the block as (track, index, PTS, DTS, duration, keyframe) {said:?}, its bytes say {is:?}"
-            ),
+            format!("the proof describes another block: {}", differ.join(", ")),
         ));
     }
     let i = &p.inclusion;

@@ -530,11 +530,19 @@ impl<S: ReadAt> Reader<S> {
             || !block.header.flags.is_keyframe()
         {
             return mismatch(format!(
-                "SEEK names a track {} keyframe at {} ns, the block there is track {} at {:?}",
+                "SEEK names a track {} keyframe at {} ns; the block there is a track {} {} {}",
                 hit.track,
                 hit.entry.time,
                 block.header.track,
-                block.header.time()
+                if block.header.flags.is_keyframe() {
+                    "keyframe"
+                } else {
+                    "delta block"
+                },
+                block
+                    .header
+                    .time()
+                    .map_or("without a time".to_string(), |t| format!("at {t} ns")),
             ));
         }
         if self.is_finished() {

@@ -851,7 +851,7 @@ impl Verifier {
             (None, Some((_, _, t))) if self.damaged.contains(&t.veri_offset) => {}
             (None, _) => {
                 let msg = format!(
-                    "the file has no VERI: it was cut short or not finished; verified through byte {}, {pending} later block(s) unverified (h4mk repair rebuilds the index)",
+                    "the file has no VERI: it was cut short or not finished; verified through byte {}, {pending} later block(s) unverified",
                     self.verified_through
                 );
                 self.findings
@@ -878,8 +878,13 @@ impl Verifier {
                                 *ordinal,
                                 *offset,
                                 format!(
-                                    "TAIL points at SEEK {} and VERI {} in a {}-byte file; they are at {:?} and {} in a {}-byte file",
-                                    t.seek_offset, t.veri_offset, t.file_len, seek_seen, veri_offset, self.end
+                                    "TAIL points at SEEK {} and VERI {} in a {}-byte file; the file has {} and VERI at {} in {} bytes",
+                                    t.seek_offset,
+                                    t.veri_offset,
+                                    t.file_len,
+                                    seek_seen.map_or("no SEEK".to_string(), |o| format!("SEEK at {o}")),
+                                    veri_offset,
+                                    self.end
                                 ),
                             ));
                         }

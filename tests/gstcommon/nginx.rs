@@ -137,4 +137,3 @@ fn parse_log_line(line: &str) -> Served {
         bytes,
     }
 }
-

@@ -4,6 +4,7 @@ use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 use gsth4::crypto::signing::PublicKey;
+use gsth4::format::error::Code;
 use gsth4::format::merkle::hex;
 use gsth4::format::verify::{trust_findings, verify};
 
@@ -129,12 +130,15 @@ fn verify_one(
             report.root.map(|r| hex(&r)).unwrap_or_default()
         );
     } else {
+        let held = match report.verified_through {
+            0 => "no checkpoint holds, so nothing is verified".to_string(),
+            end => format!("every other chunk up to byte {end} verified"),
+        };
         println!(
-            "{shown}: {} problem(s) in {} chunks ({} blocks); bytes 0..{} verified",
+            "{shown}: {} problem(s) in {} chunks ({} blocks); {held}",
             report.findings.len(),
             report.chunks,
             report.blocks,
-            report.verified_through
         );
         for f in &report.findings {
             let chunk = f.chunk.map_or_else(|| "-".into(), |c| c.to_string());
@@ -146,6 +150,18 @@ fn verify_one(
                 offset,
                 f.message
             );
+        }
+        let mut steps: Vec<String> = report
+            .findings
+            .iter()
+            .filter_map(|f| next_step(f.code, file))
+            .collect();
+        steps.dedup();
+        if !steps.is_empty() {
+            println!("next:");
+            for step in steps {
+                println!("  {step}");
+            }
         }
     }
     match report.signed {
@@ -165,4 +181,51 @@ fn verify_one(
         None => {}
     }
     Ok((report.is_ok(), None))
+}
+
+/// What to do about a finding with h4mk, when there is something to do.
+fn next_step(code: Code, file: &Path) -> Option<String> {
+    let name = match file.as_os_str() == "-" {
+        true => "FILE".to_string(),
+        false => file.display().to_string(),
+    };
+    let repaired = match name.strip_suffix(".h4mk") {
+        Some(stem) => format!("{stem}.repaired.h4mk"),
+        None => format!("{name}.repaired.h4mk"),
+    };
+    Some(match code {
+        Code::ChunkCrcMismatch
+        | Code::ChunkSizeLimit
+        | Code::ChunkTruncated
+        | Code::ChunkMalformed
+        | Code::ChunkOrder
+        | Code::ChunkUnlisted
+        | Code::ChunkDigestMismatch
+        | Code::MetaInvalid
+        | Code::BlockTrack
+        | Code::BlockHashMismatch
+        | Code::HashRootMismatch
+        | Code::VeriRootMismatch
+        | Code::VeriAbsent
+        | Code::SeekAbsent
+        | Code::SeekEntryMismatch
+        | Code::TailMismatch => format!(
+            "h4mk repair {name} -o {repaired}   (a copy with every intact block and a new index; \
+             blocks the file's own hashes contradict are left out and named)"
+        ),
+        Code::BlockUnverified => format!(
+            "h4mk inspect {name} -v   (the repair record: which writer kept these blocks, from \
+             which root)"
+        ),
+        Code::SignAbsent => format!(
+            "h4mk sign {name} -k KEY --in-place   (the signer signs it again; until then it is \
+             not vouched for)"
+        ),
+        Code::SignUntrusted => {
+            format!("h4mk verify {name} --trust SIGNER.pub   (if you trust the key that signed it)")
+        }
+        Code::SignInvalid | Code::Io | Code::FileMagic | Code::FileVersion | Code::InvalidInput => {
+            return None;
+        }
+    })
 }
