@@ -1,6 +1,7 @@
 //! Loading a finished file's keyframe index from its end, without doing any I/O: the loader
 //! says which byte range it needs next and is handed those bytes. TAIL first, then SEEK's
-//! 12-byte header, then either SEEK whole (its CRC checked: [`Entries::InMemory`]) or its
+//! 12-byte header, then either the rest of SEEK (its CRC checked: [`Entries::InMemory`]; no
+//! byte is asked for twice, so an HTTP source makes one request for the index) or its
 //! fixed bytes and track directory, the entries left in the file to be read on demand
 //! ([`Entries::OnDemand`], for one-off lookups in large files; each lookup checks the block it
 //! lands on). Each part is checked before the next read is asked for, so no claim in the file
@@ -29,8 +30,12 @@ pub enum IndexLoad {
     Tail { file_len: u64, entries: Entries },
     /// Waiting for SEEK's chunk header (and its 8 fixed bytes, entries on demand).
     SeekHeader { tail: Tail, entries: Entries },
-    /// Waiting for the whole SEEK chunk.
-    Seek { tail: Tail, len: u64 },
+    /// Waiting for the rest of the SEEK chunk after its header (read on, never again).
+    Seek {
+        tail: Tail,
+        head: [u8; CHUNK_HEADER_LEN],
+        len: u64,
+    },
     /// Waiting for SEEK's track directory (entries on demand).
     SeekDirectory {
         tail: Tail,
@@ -132,11 +137,12 @@ impl IndexLoad {
                 }
                 *self = IndexLoad::Seek {
                     tail,
+                    head: *head,
                     len: h.chunk_len(),
                 };
                 Next::Need {
-                    offset: tail.seek_offset,
-                    len: h.chunk_len() as usize,
+                    offset: tail.seek_offset + CHUNK_HEADER_LEN as u64,
+                    len: h.chunk_len() as usize - CHUNK_HEADER_LEN,
                 }
             }
             IndexLoad::SeekDirectory { tail, size, fixed } => {
@@ -151,11 +157,14 @@ impl IndexLoad {
                     Err(e) => Next::Failed(e.with_offset(tail.seek_offset)),
                 }
             }
-            IndexLoad::Seek { tail, len } => {
-                if bytes.len() as u64 != len {
+            IndexLoad::Seek { tail, head, len } => {
+                if (CHUNK_HEADER_LEN + bytes.len()) as u64 != len {
                     return Next::Failed(short(tail.seek_offset));
                 }
-                match SeekTable::from_chunk(bytes) {
+                let mut chunk = Vec::with_capacity(len as usize);
+                chunk.extend_from_slice(&head);
+                chunk.extend_from_slice(bytes);
+                match SeekTable::from_chunk(&chunk) {
                     Ok((table, payload)) => Next::Loaded(LoadedIndex {
                         tail,
                         table,
@@ -243,7 +252,15 @@ mod tests {
         assert_eq!(asked.len(), 3);
         assert_eq!(asked[0], (f.len() as u64 - 36, 36));
         assert_eq!(asked[1], (l.tail.seek_offset, 12));
-        assert_eq!(asked[2].1 as u64, l.tail.veri_offset - l.tail.seek_offset);
+        // The rest of SEEK, read on from its header: no byte is asked for twice, so an HTTP
+        // source serves the index in one request.
+        assert_eq!(
+            asked[2],
+            (
+                l.tail.seek_offset + 12,
+                (l.tail.veri_offset - l.tail.seek_offset - 12) as usize
+            )
+        );
         assert_eq!(l.table.entry_total(), 4);
         // Entries on demand: the fixed bytes and the directory instead of the whole chunk.
         let (asked, next) = drive_with(&f, Entries::OnDemand);
