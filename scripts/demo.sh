@@ -76,10 +76,12 @@ for line in open(log):
     start = int(wanted.strip('"').removeprefix("bytes=").rstrip("-") or 0)
     if status == "200":
         why = "no Range: souphttpsrc's first request, for the typefinder and the header"
-    elif start > index:
-        why = f"the last {size - start} bytes: TAIL, which says where the index is"
+    elif start == size - 36:
+        why = "the last 36 bytes: TAIL, which says where the index is"
     elif start == index:
-        why = "the index: SEEK (every keyframe), VERI (the Merkle root) and TAIL"
+        why = "SEEK's 12-byte header, judged before anything more is read"
+    elif index < start < size:
+        why = "the rest of the index: SEEK (every keyframe), VERI (the Merkle root), TAIL"
     elif start == key:
         why = "the seek: from the block of the keyframe at 9 s to the end"
     else:

@@ -1,7 +1,7 @@
 //! Loading a finished file's keyframe index from its end, without doing any I/O: the loader
 //! says which byte range it needs next and is handed those bytes. TAIL first, then SEEK's
 //! 12-byte header, then either the rest of SEEK (its CRC checked: [`Entries::InMemory`]; no
-//! byte is asked for twice, so an HTTP source makes one request for the index) or its
+//! byte is asked for twice) or its
 //! fixed bytes and track directory, the entries left in the file to be read on demand
 //! ([`Entries::OnDemand`], for one-off lookups in large files; each lookup checks the block it
 //! lands on). Each part is checked before the next read is asked for, so no claim in the file
@@ -252,8 +252,7 @@ mod tests {
         assert_eq!(asked.len(), 3);
         assert_eq!(asked[0], (f.len() as u64 - 36, 36));
         assert_eq!(asked[1], (l.tail.seek_offset, 12));
-        // The rest of SEEK, read on from its header: no byte is asked for twice, so an HTTP
-        // source serves the index in one request.
+        // The rest of SEEK, read on from its header: no byte is asked for twice.
         assert_eq!(
             asked[2],
             (
