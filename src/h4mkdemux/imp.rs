@@ -472,7 +472,9 @@ impl H4mkDemux {
                 data,
                 masked: _,
             } => {
-                if state.need_segment {
+                // Blocks before any META (a stream joined without its header) have no pad yet:
+                // the segment goes out with the first block that has one.
+                if state.need_segment && !state.streams.is_empty() {
                     state.need_segment = false;
                     for s in &state.streams {
                         out.push(Out::Event(s.pad.clone(), self.segment_event(state, s)));

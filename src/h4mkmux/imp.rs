@@ -11,6 +11,7 @@ use gst_base::prelude::*;
 use gst_base::subclass::prelude::*;
 
 use super::hashing::HashPool;
+use super::live::{BlockStart, Live};
 use crate::convert::{
     CONTAINER_CAPS, block_flags, clipping_of, is_masked, kind_of, tags_to_string,
 };
@@ -28,6 +29,7 @@ const DEFAULT_CHECKPOINT_INTERVAL: u64 = 2_000_000_000;
 struct Settings {
     checkpoint_interval: u64,
     signing_key_file: Option<String>,
+    streamable: bool,
 }
 
 impl Default for Settings {
@@ -35,6 +37,7 @@ impl Default for Settings {
         Settings {
             checkpoint_interval: DEFAULT_CHECKPOINT_INTERVAL,
             signing_key_file: None,
+            streamable: false,
         }
     }
 }
@@ -99,6 +102,10 @@ struct State {
     signing_key: Option<SigningKey>,
     /// META's signer record for that key.
     signer: Option<Signer>,
+    /// Live output (`streamable`, or downstream cannot seek): a buffer per chunk.
+    live: Option<Live>,
+    /// A track's caps changed since META was last written: live clients need the new META.
+    tracks_changed: bool,
 }
 
 #[derive(Default)]
@@ -307,6 +314,46 @@ impl H4mkMux {
         Some(buffer)
     }
 
+    /// The parts as live output: one buffer per chunk, each carrying its file offsets.
+    fn live_buffers(
+        &self,
+        state: &mut State,
+        parts: Vec<gst::Buffer>,
+        block_start: BlockStart,
+        tracks_changed: bool,
+    ) -> Result<Vec<gst::Buffer>, gst::FlowError> {
+        let Some(joined) = parts
+            .into_iter()
+            .filter(|b| b.size() > 0)
+            .reduce(|mut a, b| {
+                a.append(b);
+                a
+            })
+        else {
+            return Ok(Vec::new());
+        };
+        let live = state.live.as_mut().expect("live output");
+        let mut chunks = live
+            .cut(&joined, block_start, tracks_changed)
+            .map_err(|e| self.mux_error(format!("live output: {e}")))?;
+        for c in &mut chunks {
+            let b = c.make_mut();
+            b.set_offset(state.bytes_out);
+            state.bytes_out += b.size() as u64;
+            b.set_offset_end(state.bytes_out);
+        }
+        Ok(chunks)
+    }
+
+    /// Whether downstream can seek in bytes (a file can; a socket or a pipe cannot).
+    fn downstream_can_seek(&self) -> bool {
+        let mut q = gst::query::Seeking::new(gst::Format::Bytes);
+        if !self.obj().src_pad().peer_query(&mut q) {
+            return false;
+        }
+        q.result().0
+    }
+
     fn mux_error(&self, msg: String) -> gst::FlowError {
         gst::element_imp_error!(self, gst::StreamError::Mux, ("{}", msg));
         gst::FlowError::Error
@@ -336,6 +383,7 @@ impl H4mkMux {
                         gst::debug!(CAT, obj = s.pad, "header buffer added to the caps");
                         s.caps = Some(caps);
                         state.meta_dirty = true;
+                        state.tracks_changed = true;
                     }
                 } else {
                     break;
@@ -496,6 +544,12 @@ impl ObjectImpl for H4mkMux {
                     .default_value(DEFAULT_CHECKPOINT_INTERVAL)
                     .mutable_ready()
                     .build(),
+                glib::ParamSpecBoolean::builder("streamable")
+                    .nick("Streamable")
+                    .blurb("Write for live output (tcpserversink, srtsink, a pipe): every chunk a buffer of its own, the file header and META as the caps' streamheader for clients that join late, DELTA_UNIT on all but the keyframe blocks a client can start at. Chosen by itself when downstream cannot seek. The bytes are the same either way")
+                    .default_value(false)
+                    .mutable_ready()
+                    .build(),
                 glib::ParamSpecString::builder("signing-key-file")
                     .nick("Signing key file")
                     .blurb("Ed25519 private key (PKCS#8, PEM or DER, as h4mk keygen or openssl genpkey -algorithm ed25519 write it): every HASH checkpoint and VERI is signed, so a recording cut short is signed up to its last checkpoint")
@@ -512,6 +566,7 @@ impl ObjectImpl for H4mkMux {
             "checkpoint-interval" => {
                 s.checkpoint_interval = value.get().expect("type checked upstream")
             }
+            "streamable" => s.streamable = value.get().expect("type checked upstream"),
             "signing-key-file" => {
                 s.signing_key_file = value
                     .get::<Option<String>>()
@@ -525,6 +580,7 @@ impl ObjectImpl for H4mkMux {
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
         match pspec.name() {
             "checkpoint-interval" => self.settings().checkpoint_interval.to_value(),
+            "streamable" => self.settings().streamable.to_value(),
             "signing-key-file" => self.settings().signing_key_file.to_value(),
             _ => unreachable!("only registered properties are asked for"),
         }
@@ -715,6 +771,7 @@ impl AggregatorImpl for H4mkMux {
                                 );
                                 s.caps = Some(caps);
                                 state.meta_dirty = true;
+                                state.tracks_changed = true;
                             }
                         }
                     }
@@ -779,14 +836,25 @@ impl AggregatorImpl for H4mkMux {
         }
         let first = state.writer.is_none();
         if first {
+            if self.settings().streamable || !self.downstream_can_seek() {
+                gst::info!(
+                    CAT,
+                    imp = self,
+                    "live output: a buffer per chunk, streamheader in the caps"
+                );
+                state.live = Some(Live::default());
+            }
             self.start_file(&mut state)?;
         }
         let next = self.next_stream(&mut state)?;
         let mut result = Ok(gst::FlowSuccess::Ok);
         let mut parts: Vec<gst::Buffer> = Vec::new();
+        let mut block_start = BlockStart::No;
+        let mut tracks_changed = false;
         match next {
             Some(i) => {
                 if state.meta_dirty {
+                    tracks_changed = std::mem::take(&mut state.tracks_changed);
                     let meta = self.meta(&state);
                     let w = state.writer.as_mut().expect("started");
                     w.write_meta_update(&meta)
@@ -804,10 +872,20 @@ impl AggregatorImpl for H4mkMux {
                     buffer.pts()
                 };
                 s.continues_at = pts.zip(buffer.duration()).map(|(p, d)| p + d);
+                let flags = block_flags(buffer.flags());
+                // Clients start at a keyframe of the first video track (any track without one).
+                let start_track = state
+                    .streams
+                    .iter()
+                    .find(|s| s.kind == TrackKind::Video)
+                    .map(|s| s.track);
+                if flags.is_keyframe() && start_track.is_none_or(|t| t == track) {
+                    block_start = BlockStart::Yes;
+                }
                 let block = NewBlock {
                     track,
                     masked,
-                    flags: block_flags(buffer.flags()),
+                    flags,
                     pts: pts.map(|t| t.nseconds()),
                     dts: buffer.dts().map(|t| t.nseconds()),
                     duration: buffer.duration().map(|t| t.nseconds()),
@@ -889,6 +967,22 @@ impl AggregatorImpl for H4mkMux {
                 result = Err(gst::FlowError::Eos);
                 parts.push(gst::Buffer::from_mut_slice(pending.0));
             }
+        }
+        if state.live.is_some() {
+            let chunks = self.live_buffers(&mut state, parts, block_start, tracks_changed)?;
+            let caps = state
+                .live
+                .as_mut()
+                .and_then(|l| l.caps_update(gst::Caps::builder(CONTAINER_CAPS).build()));
+            drop(state);
+            if let Some(caps) = caps {
+                gst::debug!(CAT, imp = self, "streamheader: {caps}");
+                self.obj().set_src_caps(&caps);
+            }
+            for chunk in chunks {
+                self.obj().finish_buffer(chunk)?;
+            }
+            return result;
         }
         let out = self.output_buffer(&mut state, parts, result.is_err());
         drop(state);

@@ -5,6 +5,7 @@ use gst::prelude::*;
 
 mod hashing;
 mod imp;
+mod live;
 
 glib::wrapper! {
     pub struct H4mkMux(ObjectSubclass<imp::H4mkMux>)
