@@ -192,3 +192,60 @@ fn late_joiners_over_tcp_decode_the_senders_frames() {
         );
     }
 }
+
+/// Recording and streaming at once: the file a tee gives the filesink beside a tcpserversink
+/// (live output, a buffer per chunk) is byte for byte the file recorded alone.
+#[test]
+fn a_recording_teed_to_the_network_is_the_file_recorded_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let sources = "videotestsrc num-buffers=90 pattern=ball \
+           ! video/x-raw,width=320,height=240,framerate=30/1 \
+           ! x264enc key-int-max=30 speed-preset=ultrafast threads=1 ! h264parse \
+           ! queue ! m.video_0 \
+         audiotestsrc num-buffers=140 ! audio/x-raw,rate=48000 ! opusenc ! queue ! m.audio_0";
+    let alone = dir.path().join("alone.h4mk");
+    run(
+        &pipeline(&format!(
+            "{sources} h4mkmux name=m ! filesink location={}",
+            alone.display()
+        )),
+        60,
+    );
+    let teed = dir.path().join("teed.h4mk");
+    let port = free_port();
+    let p = pipeline(&format!(
+        "{sources} h4mkmux name=m streamable=true ! tee name=t \
+           t. ! queue ! filesink location={} \
+           t. ! queue ! tcpserversink host=127.0.0.1 port={port}",
+        teed.display()
+    ));
+    let out = capture(&p, "tcpserversink0");
+    run(&p, 60);
+    let (alone, teed) = (std::fs::read(alone).unwrap(), std::fs::read(teed).unwrap());
+    assert!(alone == teed, "{} and {} bytes differ", alone.len(), teed.len());
+    // The network side got the same bytes, cut at chunk boundaries: the header chunk and META
+    // flagged HEADER, then one buffer per chunk.
+    let sent = out.lock().unwrap();
+    let joined: Vec<u8> = sent.buffers.iter().flat_map(|b| b.data.clone()).collect();
+    assert!(joined == alone);
+    assert_eq!(&sent.buffers[0].data[..4], b"H4MK");
+    assert!(sent.buffers[0].header && sent.buffers[1].header);
+    assert_eq!(&sent.buffers[1].data[..4], b"META");
+    assert!(sent.buffers.len() > 90 + 140);
+    let caps = sent.caps.clone().unwrap();
+    assert!(caps.starts_with("video/x-h4mk, streamheader=(buffer)<"), "{caps}");
+    drop(sent);
+
+    // Straight into a network sink, which cannot seek, h4mkmux writes for live output by
+    // itself; into a file it does not.
+    for (sink, live) in [
+        (format!("tcpserversink host=127.0.0.1 port={}", free_port()), true),
+        (format!("filesink location={}", dir.path().join("f.h4mk").display()), false),
+    ] {
+        let p = pipeline(&format!("{sources} h4mkmux name=m ! {sink} name=out"));
+        let out = capture(&p, "out");
+        run(&p, 60);
+        let caps = out.lock().unwrap().caps.clone().unwrap();
+        assert_eq!(caps.contains("streamheader"), live, "{sink}: {caps}");
+    }
+}
