@@ -111,6 +111,21 @@ fn late_joiners_over_tcp_decode_the_senders_frames() {
             audio,
         });
     }
+    // A viewer's pipeline while it plays: a stream without an end known, not seekable, and
+    // its latency answered.
+    std::thread::sleep(Duration::from_millis(1500));
+    {
+        let p = &viewers[2].pipeline;
+        assert_eq!(p.query_duration::<gst::ClockTime>(), None);
+        let demux = p.by_name("d").unwrap();
+        let pad = demux.static_pad("video_0").expect("a video pad");
+        let mut q = gst::query::Seeking::new(gst::Format::Time);
+        let answered = pad.query(&mut q);
+        assert!(!answered || !q.result().0, "seekable: {q:?}");
+        let mut q = gst::query::Latency::new();
+        assert!(p.query(&mut q), "latency answered");
+        println!("viewer pipeline latency: {:?}", q.result());
+    }
     let done = bus.timed_pop_filtered(
         gst::ClockTime::from_seconds(30),
         &[gst::MessageType::Eos, gst::MessageType::Error],
@@ -159,6 +174,23 @@ fn late_joiners_over_tcp_decode_the_senders_frames() {
             "viewer joined at {:?} starts at {start:?}",
             v.joined
         );
+        // Its segment starts at its first frame, which plays at once (within a frame), and
+        // keeps the recording's stream time.
+        {
+            let c = v.video.lock().unwrap();
+            let seg = c.segments()[0].clone();
+            let first = c.buffers[0].pts.unwrap();
+            let running = seg.to_running_time(first).unwrap();
+            assert!(
+                running < gst::ClockTime::from_mseconds(34),
+                "running time {running}"
+            );
+            let stream_time = seg.to_stream_time(first).unwrap();
+            assert!(
+                stream_time.nseconds().abs_diff(start.as_nanos() as u64) < 50_000_000,
+                "stream time {stream_time} for the frame at {start:?} of the recording"
+            );
+        }
         let audio = frames(&v.audio);
         let ref_pts: Vec<u64> = ref_audio.iter().map(|f| f.0).collect();
         let pts: Vec<u64> = audio.iter().map(|f| f.0).collect();
@@ -216,13 +248,18 @@ fn a_recording_teed_to_the_network_is_the_file_recorded_alone() {
     let p = pipeline(&format!(
         "{sources} h4mkmux name=m streamable=true ! tee name=t \
            t. ! queue ! filesink location={} \
-           t. ! queue ! tcpserversink host=127.0.0.1 port={port}",
+           t. ! queue ! tcpserversink name=net host=127.0.0.1 port={port}",
         teed.display()
     ));
-    let out = capture(&p, "tcpserversink0");
+    let out = capture(&p, "net");
     run(&p, 60);
     let (alone, teed) = (std::fs::read(alone).unwrap(), std::fs::read(teed).unwrap());
-    assert!(alone == teed, "{} and {} bytes differ", alone.len(), teed.len());
+    assert!(
+        alone == teed,
+        "{} and {} bytes differ",
+        alone.len(),
+        teed.len()
+    );
     // The network side got the same bytes, cut at chunk boundaries: the header chunk and META
     // flagged HEADER, then one buffer per chunk.
     let sent = out.lock().unwrap();
@@ -233,14 +270,23 @@ fn a_recording_teed_to_the_network_is_the_file_recorded_alone() {
     assert_eq!(&sent.buffers[1].data[..4], b"META");
     assert!(sent.buffers.len() > 90 + 140);
     let caps = sent.caps.clone().unwrap();
-    assert!(caps.starts_with("video/x-h4mk, streamheader=(buffer)<"), "{caps}");
+    assert!(
+        caps.starts_with("video/x-h4mk, streamheader=(buffer)<"),
+        "{caps}"
+    );
     drop(sent);
 
     // Straight into a network sink, which cannot seek, h4mkmux writes for live output by
     // itself; into a file it does not.
     for (sink, live) in [
-        (format!("tcpserversink host=127.0.0.1 port={}", free_port()), true),
-        (format!("filesink location={}", dir.path().join("f.h4mk").display()), false),
+        (
+            format!("tcpserversink host=127.0.0.1 port={}", free_port()),
+            true,
+        ),
+        (
+            format!("filesink location={}", dir.path().join("f.h4mk").display()),
+            false,
+        ),
     ] {
         let p = pipeline(&format!("{sources} h4mkmux name=m ! {sink} name=out"));
         let out = capture(&p, "out");

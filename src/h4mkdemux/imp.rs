@@ -286,6 +286,44 @@ impl H4mkDemux {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// A stream that begins in the middle of a recording (a viewer joining a live stream, a
+    /// capture of one) starts its segment at its first block, keeping that block's stream
+    /// time: the first frame plays at once and positions still say where in the recording it
+    /// is. A stream from its beginning, or after a seek, keeps its segment.
+    fn start_at_join(&self, state: &mut State, first: &BlockHeader) {
+        if state.pull
+            || first.index == 0
+            || state
+                .segment
+                .start()
+                .is_some_and(|s| s > gst::ClockTime::ZERO)
+        {
+            return;
+        }
+        let Some(s) = state.streams.iter().find(|s| s.track.id == first.track) else {
+            return;
+        };
+        let header = first.later_by(s.shift);
+        let Some(at) = [header.pts, header.dts]
+            .into_iter()
+            .flatten()
+            .min()
+            .map(|t| gst::ClockTime::from_nseconds(s.track.stream_time(t)))
+        else {
+            return;
+        };
+        gst::info!(
+            CAT,
+            imp = self,
+            "the stream begins in the middle of the recording (track {} block {}): segment from {at}",
+            first.track,
+            first.index
+        );
+        state.segment.set_start(at);
+        state.segment.set_time(at);
+        state.segment.set_position(at);
+    }
+
     fn segment_event(&self, state: &State, s: &Stream) -> gst::Event {
         gst::event::Segment::builder(&pad_segment(&state.segment, s.track.time_offset))
             .seqnum(state.segment_seqnum)
@@ -476,6 +514,7 @@ impl H4mkDemux {
                 // the segment goes out with the first block that has one.
                 if state.need_segment && !state.streams.is_empty() {
                     state.need_segment = false;
+                    self.start_at_join(state, &header);
                     for s in &state.streams {
                         out.push(Out::Event(s.pad.clone(), self.segment_event(state, s)));
                     }
