@@ -65,6 +65,24 @@ fn is_tail_of(got: &Frames, reference: &Frames) -> Result<usize, String> {
     Ok(at)
 }
 
+/// `frames` at 30 a second of live H.264 (a keyframe a second) and Opus through h4mkmux for
+/// live output, teed to `file` and to `network`.
+fn live_sender(file: &std::path::Path, network: &str, frames: u32) -> String {
+    format!(
+        "videotestsrc is-live=true num-buffers={frames} pattern=ball \
+           ! video/x-raw,width=320,height=240,framerate=30/1 \
+           ! x264enc tune=zerolatency key-int-max=30 speed-preset=ultrafast ! h264parse \
+           ! queue ! m.video_0 \
+         audiotestsrc is-live=true num-buffers={} freq=330 ! audio/x-raw,rate=48000 \
+           ! opusenc ! queue ! m.audio_0 \
+         h4mkmux name=m streamable=true ! tee name=t \
+           t. ! queue ! filesink location={} \
+           t. ! queue ! {network}",
+        frames * 47 / 30,
+        file.display()
+    )
+}
+
 struct Viewer {
     joined: Duration,
     pipeline: gst::Pipeline,
@@ -79,17 +97,10 @@ fn late_joiners_over_tcp_decode_the_senders_frames() {
     let port = free_port();
     // 10 s of live H.264 (a keyframe a second) and Opus; the recording and the network get
     // the same buffers.
-    let sender = pipeline(&format!(
-        "videotestsrc is-live=true num-buffers=300 pattern=ball \
-           ! video/x-raw,width=320,height=240,framerate=30/1 \
-           ! x264enc tune=zerolatency key-int-max=30 speed-preset=ultrafast ! h264parse \
-           ! queue ! m.video_0 \
-         audiotestsrc is-live=true num-buffers=470 freq=330 ! audio/x-raw,rate=48000 \
-           ! opusenc ! queue ! m.audio_0 \
-         h4mkmux name=m streamable=true ! tee name=t \
-           t. ! queue ! filesink location={} \
-           t. ! queue ! tcpserversink host=127.0.0.1 port={port} sync-method=latest-keyframe",
-        sent.display()
+    let sender = pipeline(&live_sender(
+        &sent,
+        &format!("tcpserversink host=127.0.0.1 port={port} sync-method=latest-keyframe"),
+        300,
     ));
     sender.set_state(gst::State::Playing).unwrap();
     let started = Instant::now();
