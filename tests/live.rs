@@ -306,3 +306,133 @@ fn a_recording_teed_to_the_network_is_the_file_recorded_alone() {
         assert_eq!(caps.contains("streamheader"), live, "{sink}: {caps}");
     }
 }
+
+/// For each video frame: when (pipeline clock) it reached the muxer, and when the output
+/// holding it left: the muxer's own delay, in a live pipeline of H.264 and Opus. Frames are
+/// matched by running time; `frames_of` gives the video times in an output buffer, as running
+/// times when `running` and as stored PTS otherwise.
+fn mux_delays(
+    muxer: &str,
+    frames_of: fn(&gst::BufferRef) -> Vec<u64>,
+    running: bool,
+) -> Vec<Duration> {
+    let p = pipeline(&format!(
+        "videotestsrc is-live=true num-buffers=60 ! video/x-raw,width=320,height=240,framerate=30/1 \
+           ! x264enc tune=zerolatency key-int-max=30 speed-preset=ultrafast ! h264parse \
+           ! queue ! m.video_0 \
+         audiotestsrc is-live=true num-buffers=94 ! audio/x-raw,rate=48000 ! opusenc \
+           ! queue ! m.audio_0 \
+         {muxer} name=m ! fakesink name=out sync=false"
+    ));
+    type Shared<T> = std::sync::Arc<std::sync::Mutex<T>>;
+    let arrived: Shared<std::collections::HashMap<u64, gst::ClockTime>> = Default::default();
+    let left: Shared<Vec<(u64, gst::ClockTime)>> = Default::default();
+    let segment: Shared<Option<gst::FormattedSegment<gst::ClockTime>>> = Default::default();
+    let mux = p.by_name("m").unwrap();
+    let clock_of = |e: &gst::Element| e.clock().map(|c| c.time());
+    let (a, m, seg) = (arrived.clone(), mux.clone(), segment.clone());
+    mux.static_pad("video_0")
+        .unwrap()
+        .add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
+            if let (Some(gst::PadProbeData::Buffer(b)), Some(now)) = (&info.data, clock_of(&m)) {
+                let s = pad
+                    .sticky_event::<gst::event::Segment>(0)
+                    .and_then(|e| e.segment().downcast_ref::<gst::ClockTime>().cloned());
+                if let Some(rt) = s.as_ref().and_then(|s| s.to_running_time(b.pts()?)) {
+                    a.lock().unwrap().insert(rt.nseconds(), now);
+                }
+                *seg.lock().unwrap() = s;
+            }
+            gst::PadProbeReturn::Ok
+        });
+    let (l, m) = (left.clone(), mux.clone());
+    mux.static_pad("src")
+        .unwrap()
+        .add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+            if let (Some(gst::PadProbeData::Buffer(b)), Some(now)) = (&info.data, clock_of(&m)) {
+                l.lock()
+                    .unwrap()
+                    .extend(frames_of(b).into_iter().map(|t| (t, now)));
+            }
+            gst::PadProbeReturn::Ok
+        });
+    run(&p, 60);
+    let arrived = arrived.lock().unwrap();
+    let segment = segment.lock().unwrap().clone().expect("a video segment");
+    let delays: Vec<Duration> = left
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|(t, out)| {
+            let rt = match running {
+                true => *t,
+                false => segment
+                    .to_running_time(gst::ClockTime::from_nseconds(*t))?
+                    .nseconds(),
+            };
+            Some(Duration::from_nanos((*out - *arrived.get(&rt)?).nseconds()))
+        })
+        .collect();
+    delays
+}
+
+/// The video PTS of the blocks in an h4mkmux output buffer (live output: one chunk).
+fn h4mk_frames(b: &gst::BufferRef) -> Vec<u64> {
+    use gsth4::format::block::BlockHeader;
+    let data = b.map_readable().unwrap();
+    if data.len() < 12 || &data[..4] != b"CORE" {
+        return Vec::new();
+    }
+    match BlockHeader::decode(&data[12..]) {
+        Ok((h, _)) if h.track == 0 => h.pts.into_iter().collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// matroskamux stamps each block's buffer with its running time (and a duration; audio
+/// blocks too, told apart by times no video frame has).
+fn matroska_frames(b: &gst::BufferRef) -> Vec<u64> {
+    match (b.pts(), b.duration()) {
+        (Some(pts), Some(_)) => vec![pts.nseconds()],
+        _ => Vec::new(),
+    }
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+/// Live output adds at most a frame (33 ms) of delay over `matroskamux streamable=true`.
+#[test]
+fn live_output_adds_at_most_a_frame_of_delay_over_matroska() {
+    let mut h4 = Vec::new();
+    let mut mkv = Vec::new();
+    // Interleaved rounds: this machine's speed drifts.
+    for _ in 0..2 {
+        h4.extend(mux_delays("h4mkmux streamable=true", h4mk_frames, false));
+        mkv.extend(mux_delays(
+            "matroskamux streamable=true",
+            matroska_frames,
+            true,
+        ));
+    }
+    assert!(
+        h4.len() >= 100 && mkv.len() >= 100,
+        "{} {}",
+        h4.len(),
+        mkv.len()
+    );
+    let (h4_median, mkv_median) = (median(h4.clone()), median(mkv.clone()));
+    let (h4_max, mkv_max) = (*h4.iter().max().unwrap(), *mkv.iter().max().unwrap());
+    println!(
+        "delay from mux input to output per video frame: h4mkmux median {h4_median:?} \
+         (max {h4_max:?}, {} frames), matroskamux median {mkv_median:?} (max {mkv_max:?}, {} frames)",
+        h4.len(),
+        mkv.len()
+    );
+    assert!(
+        h4_median <= mkv_median + Duration::from_millis(33),
+        "h4mkmux {h4_median:?}, matroskamux {mkv_median:?}"
+    );
+}
