@@ -436,3 +436,54 @@ fn live_output_adds_at_most_a_frame_of_delay_over_matroska() {
         "h4mkmux {h4_median:?}, matroskamux {mkv_median:?}"
     );
 }
+
+/// The same over SRT (srtsink as listener, srtsrc as caller, on 127.0.0.1): a viewer that
+/// connects 2.5 s in gets the streamheader first (in pieces an SRT message holds) and decodes
+/// the sender's frames from a keyframe on, although srtsink starts it at any buffer.
+#[test]
+fn a_late_viewer_over_srt_decodes_the_senders_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    let sent = dir.path().join("sent.h4mk");
+    let port = free_port();
+    let sender = pipeline(&live_sender(
+        &sent,
+        &format!("srtsink uri=srt://127.0.0.1:{port}?mode=listener wait-for-connection=false"),
+        180,
+    ));
+    sender.set_state(gst::State::Playing).unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    let viewer = pipeline(&decoding(&format!(
+        "srtsrc uri=srt://127.0.0.1:{port}?mode=caller"
+    )));
+    let video = capture(&viewer, "v");
+    let _audio = capture(&viewer, "a");
+    viewer.set_state(gst::State::Playing).unwrap();
+    let done = sender.bus().unwrap().timed_pop_filtered(
+        gst::ClockTime::from_seconds(30),
+        &[gst::MessageType::Eos, gst::MessageType::Error],
+    );
+    assert!(
+        matches!(
+            done.as_ref().map(|m| m.view()),
+            Some(gst::MessageView::Eos(_))
+        ),
+        "{done:?}"
+    );
+    // The last chunks cross the network; srtsrc then waits for more, so the viewer is stopped.
+    std::thread::sleep(Duration::from_millis(500));
+    viewer.set_state(gst::State::Null).unwrap();
+    sender.set_state(gst::State::Null).unwrap();
+    let p = pipeline(&decoding(&format!("filesrc location={}", sent.display())));
+    let reference = capture(&p, "v");
+    let _audio = capture(&p, "a");
+    run(&p, 60);
+    let reference = frames(&reference);
+    let got = frames(&video);
+    let at = is_tail_of(&got, &reference).unwrap_or_else(|e| panic!("{e}"));
+    assert!((60..=120).contains(&at), "starts at frame {at}");
+    assert_eq!(at % 30, 0, "a keyframe");
+    println!(
+        "SRT viewer: {} frames from frame {at}, all the sender's",
+        got.len()
+    );
+}

@@ -289,7 +289,8 @@ impl H4mkDemux {
     /// A stream that begins in the middle of a recording (a viewer joining a live stream, a
     /// capture of one) starts its segment at its first block, keeping that block's stream
     /// time: the first frame plays at once and positions still say where in the recording it
-    /// is. A stream from its beginning, or after a seek, keeps its segment.
+    /// is; each track starts at its first keyframe. A stream from its beginning, or after a
+    /// seek, keeps its segment.
     fn start_at_join(&self, state: &mut State, first: &BlockHeader) {
         if state.pull
             || first.index == 0
@@ -322,6 +323,11 @@ impl H4mkDemux {
         state.segment.set_start(at);
         state.segment.set_time(at);
         state.segment.set_position(at);
+        // A sender that does not start clients at a keyframe (srtsink): each track waits for
+        // its first keyframe, so decoders never get frames whose references were sent before.
+        for s in &mut state.streams {
+            s.need_keyframe = true;
+        }
     }
 
     fn segment_event(&self, state: &State, s: &Stream) -> gst::Event {

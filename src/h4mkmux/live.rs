@@ -11,6 +11,9 @@ use crate::format::chunk::{
     CHUNK_HEADER_LEN, ChunkHeader, TAG_CORE, TAG_HEADER, TAG_META, TAG_SAFE,
 };
 
+/// The largest streamheader buffer (SRT's live-mode message size).
+const STREAMHEADER_PIECE: usize = 1316;
+
 /// What the live output keeps between buffers.
 #[derive(Default)]
 pub struct Live {
@@ -89,11 +92,16 @@ impl Live {
             return None;
         }
         let header = self.header.as_ref()?;
-        let mut headers = vec![header.clone()];
-        headers.extend(self.meta.clone());
+        let mut bytes = header.map_readable().ok()?.to_vec();
+        if let Some(meta) = &self.meta {
+            bytes.extend_from_slice(&meta.map_readable().ok()?);
+        }
+        // In pieces of at most STREAMHEADER_PIECE bytes: srtsink sends each streamheader
+        // buffer as one SRT message, and a live-mode SRT message holds at most 1316 bytes (a
+        // longer one breaks the connection). A reader sees the same bytes.
         let mut caps = base;
-        let array = gst::Array::new(headers.into_iter().map(|mut b| {
-            // Caps hold the buffers as they are sent: flagged HEADER.
+        let array = gst::Array::new(bytes.chunks(STREAMHEADER_PIECE).map(|piece| {
+            let mut b = gst::Buffer::from_slice(piece.to_vec());
             b.make_mut().set_flags(gst::BufferFlags::HEADER);
             b.to_send_value()
         }));
