@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use gst::prelude::*;
 use gsth4::fft::tokens::TokenFrame;
-use gsth4::plot::spectrogram::{Frame, render};
+use gsth4::plot::spectrogram::{Frame, peak_count, render};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -28,16 +28,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map_or_else(|| input.clone(), |n| n.to_string_lossy().into_owned());
     let picture = render(&format!("{name}: FFT peak tokens"), &frames)?;
     picture.write_png(std::io::BufWriter::new(std::fs::File::create(output)?))?;
-    let peaks: usize = frames
-        .iter()
-        .map(|f| {
-            f.tokens
-                .sections
-                .iter()
-                .map(|s| s.peaks.len())
-                .sum::<usize>()
-        })
-        .sum();
+    let peaks = peak_count(&frames);
     println!(
         "{output}: {} x {} spectrogram of {} token frames, {peaks} peaks",
         picture.width(),

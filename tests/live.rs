@@ -83,6 +83,29 @@ fn live_sender(file: &std::path::Path, network: &str, frames: u32) -> String {
     )
 }
 
+/// Waits for `p` to reach EOS; an error or `secs` without one fails the test.
+fn until_eos(p: &gst::Pipeline, secs: u64, what: &str) {
+    let end = p.bus().unwrap().timed_pop_filtered(
+        gst::ClockTime::from_seconds(secs),
+        &[gst::MessageType::Eos, gst::MessageType::Error],
+    );
+    assert!(
+        matches!(
+            end.as_ref().map(|m| m.view()),
+            Some(gst::MessageView::Eos(_))
+        ),
+        "{what}: {end:?}"
+    );
+}
+
+/// The video and audio of a whole file, decoded as the viewers decode them.
+fn decoded_file(path: &std::path::Path) -> (Frames, Frames) {
+    let p = pipeline(&decoding(&format!("filesrc location={}", path.display())));
+    let (video, audio) = (capture(&p, "v"), capture(&p, "a"));
+    run(&p, 60);
+    (frames(&video), frames(&audio))
+}
+
 struct Viewer {
     joined: Duration,
     pipeline: gst::Pipeline,
@@ -104,7 +127,6 @@ fn late_joiners_over_tcp_decode_the_senders_frames() {
     ));
     sender.set_state(gst::State::Playing).unwrap();
     let started = Instant::now();
-    let bus = sender.bus().unwrap();
     let mut viewers = Vec::new();
     for join_ms in [300u64, 2500, 5000] {
         let when = Duration::from_millis(join_ms);
@@ -137,40 +159,19 @@ fn late_joiners_over_tcp_decode_the_senders_frames() {
         assert!(p.query(&mut q), "latency answered");
         println!("viewer pipeline latency: {:?}", q.result());
     }
-    let done = bus.timed_pop_filtered(
-        gst::ClockTime::from_seconds(30),
-        &[gst::MessageType::Eos, gst::MessageType::Error],
-    );
-    assert!(
-        matches!(
-            done.as_ref().map(|m| m.view()),
-            Some(gst::MessageView::Eos(_))
-        ),
-        "{done:?}"
-    );
+    until_eos(&sender, 30, "the sender");
     // Closing the server ends each viewer's stream.
     sender.set_state(gst::State::Null).unwrap();
     for v in &viewers {
-        let bus = v.pipeline.bus().unwrap();
-        let end = bus.timed_pop_filtered(
-            gst::ClockTime::from_seconds(20),
-            &[gst::MessageType::Eos, gst::MessageType::Error],
-        );
-        assert!(
-            matches!(
-                end.as_ref().map(|m| m.view()),
-                Some(gst::MessageView::Eos(_))
-            ),
-            "viewer joined at {:?}: {end:?}",
-            v.joined
+        until_eos(
+            &v.pipeline,
+            20,
+            &format!("the viewer joined at {:?}", v.joined),
         );
         v.pipeline.set_state(gst::State::Null).unwrap();
     }
 
-    let p = pipeline(&decoding(&format!("filesrc location={}", sent.display())));
-    let (ref_video, ref_audio) = (capture(&p, "v"), capture(&p, "a"));
-    run(&p, 60);
-    let (ref_video, ref_audio) = (frames(&ref_video), frames(&ref_audio));
+    let (ref_video, ref_audio) = decoded_file(&sent);
     assert_eq!(ref_video.len(), 300);
     let first_pts = ref_video.iter().map(|f| f.0).min().unwrap();
     for v in &viewers {
@@ -458,26 +459,12 @@ fn a_late_viewer_over_srt_decodes_the_senders_frames() {
     let video = capture(&viewer, "v");
     let _audio = capture(&viewer, "a");
     viewer.set_state(gst::State::Playing).unwrap();
-    let done = sender.bus().unwrap().timed_pop_filtered(
-        gst::ClockTime::from_seconds(30),
-        &[gst::MessageType::Eos, gst::MessageType::Error],
-    );
-    assert!(
-        matches!(
-            done.as_ref().map(|m| m.view()),
-            Some(gst::MessageView::Eos(_))
-        ),
-        "{done:?}"
-    );
+    until_eos(&sender, 30, "the sender");
     // The last chunks cross the network; srtsrc then waits for more, so the viewer is stopped.
     std::thread::sleep(Duration::from_millis(500));
     viewer.set_state(gst::State::Null).unwrap();
     sender.set_state(gst::State::Null).unwrap();
-    let p = pipeline(&decoding(&format!("filesrc location={}", sent.display())));
-    let reference = capture(&p, "v");
-    let _audio = capture(&p, "a");
-    run(&p, 60);
-    let reference = frames(&reference);
+    let (reference, _) = decoded_file(&sent);
     let got = frames(&video);
     let at = is_tail_of(&got, &reference).unwrap_or_else(|e| panic!("{e}"));
     assert!((60..=120).contains(&at), "starts at frame {at}");

@@ -87,9 +87,9 @@ impl H4TokenText {
                 }
             }
         };
-        let interval = self.settings.lock().unwrap().interval;
+        let interval = self.settings.lock().expect("settings lock").interval;
         let pts = buffer.pts();
-        let mut state = self.state.lock().unwrap();
+        let mut state = self.state.lock().expect("state lock");
         let mut ready = Vec::new();
         // A line ends where a frame starts a new interval, after a discontinuity, or with
         // every frame when the interval is 0.
@@ -133,11 +133,11 @@ impl H4TokenText {
                 return self.srcpad.push_event(gst::event::Caps::new(&caps));
             }
             gst::EventView::FlushStop(_) => {
-                *self.state.lock().unwrap() = State::default();
+                *self.state.lock().expect("state lock") = State::default();
             }
             // What was gathered goes out before the stream ends or moves on.
             gst::EventView::Eos(_) | gst::EventView::Segment(_) | gst::EventView::Gap(_) => {
-                let line = Self::take_line(&mut self.state.lock().unwrap());
+                let line = Self::take_line(&mut self.state.lock().expect("state lock"));
                 if let Some(line) = line
                     && let Err(e) = self.srcpad.push(line)
                 {
@@ -206,7 +206,8 @@ impl ObjectImpl for H4TokenText {
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
         match pspec.name() {
             "interval" => {
-                self.settings.lock().unwrap().interval = value.get().expect("type checked");
+                self.settings.lock().expect("settings lock").interval =
+                    value.get().expect("type checked");
             }
             other => unreachable!("no property {other}"),
         }
@@ -214,7 +215,12 @@ impl ObjectImpl for H4TokenText {
 
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
         match pspec.name() {
-            "interval" => self.settings.lock().unwrap().interval.to_value(),
+            "interval" => self
+                .settings
+                .lock()
+                .expect("settings lock")
+                .interval
+                .to_value(),
             other => unreachable!("no property {other}"),
         }
     }

@@ -25,6 +25,15 @@ pub struct Frame {
     pub tokens: TokenFrame,
 }
 
+/// Peaks in all the frames, of every section.
+pub fn peak_count(frames: &[Frame]) -> usize {
+    frames
+        .iter()
+        .flat_map(|f| f.tokens.sections.iter())
+        .map(|s| s.peaks.len())
+        .sum()
+}
+
 /// The colour scale's range in dB: from the loudest peak, rounded up to 10 dB, down to the
 /// quietest, rounded down, at most `RANGE_DB` below.
 fn level_range(frames: &[Frame]) -> (f64, f64) {
@@ -53,16 +62,7 @@ pub fn render(title: &str, frames: &[Frame]) -> Result<Picture, Error> {
     let start = first.time as f64 / 1e9;
     let end = frames.last().map_or(start, |f| f.time as f64 / 1e9 + hop);
     let (lo, hi) = level_range(frames);
-    let peaks: usize = frames
-        .iter()
-        .map(|f| {
-            f.tokens
-                .sections
-                .iter()
-                .map(|s| s.peaks.len())
-                .sum::<usize>()
-        })
-        .sum();
+    let peaks = peak_count(frames);
     let subtitle = format!(
         "{} token frames, {} peaks; {} Hz, hop {:.1} ms",
         frames.len(),
