@@ -134,6 +134,40 @@ impl TokenFrame {
     }
 }
 
+/// Token frames for the unit tests of the crate.
+#[cfg(test)]
+pub mod fixture {
+    use super::{Section, TokenFrame};
+    use crate::fft::Peak;
+
+    /// A frame of 2048 samples at 48 kHz, hop `hop`, with these sections: (channel, peaks as
+    /// (frequency, level in dB), strongest first).
+    pub fn frame(hop: u32, sections: &[(u16, &[(f32, f32)])]) -> TokenFrame {
+        TokenFrame {
+            flags: 0,
+            frame_size: 2048,
+            hop,
+            rate: 48000,
+            valid: 2048,
+            first_sample: 0,
+            sections: sections
+                .iter()
+                .map(|(channel, peaks)| Section {
+                    channel: *channel,
+                    peaks: peaks
+                        .iter()
+                        .map(|&(frequency, magnitude)| Peak {
+                            bin: (frequency / 48000.0 * 2048.0) as u32,
+                            frequency,
+                            magnitude,
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -184,44 +184,14 @@ fn short(offset: u64) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::meta::{CheckpointPolicy, Meta, Track, TrackKind, WriterIdentity};
-    use crate::format::writer::{NewBlock, Writer};
+    use crate::format::fixture::{block, one_track_meta};
+    use crate::format::writer::Writer;
 
     fn file() -> Vec<u8> {
-        let meta = Meta {
-            writer: WriterIdentity {
-                name: "t".into(),
-                version: "0".into(),
-                commit: "0".into(),
-            },
-            checkpoint: CheckpointPolicy::default(),
-            tracks: vec![Track {
-                id: 3,
-                kind: TrackKind::Video,
-                caps: "video/x-test".into(),
-                tags: None,
-                time_offset: 0,
-            }],
-            tags: None,
-            repaired: None,
-            signer: None,
-        };
-        let mut w = Writer::new(Vec::new(), &meta).unwrap();
+        let mut w = Writer::new(Vec::new(), &one_track_meta(3)).unwrap();
         for i in 0..20u64 {
-            let spec = NewBlock {
-                track: 3,
-                masked: false,
-                flags: crate::format::block::BlockFlags(if i % 5 == 0 {
-                    crate::format::block::BlockFlags::KEYFRAME
-                } else {
-                    0
-                }),
-                pts: Some(i * 1000),
-                dts: None,
-                duration: Some(1000),
-                clipping: None,
-            };
-            w.write_block(&spec, &[i as u8; 100]).unwrap();
+            w.write_block(&block(3, i, i % 5 == 0), &[i as u8; 100])
+                .unwrap();
         }
         w.finish().unwrap().0
     }

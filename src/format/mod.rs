@@ -4,6 +4,8 @@
 pub mod block;
 pub mod chunk;
 pub mod error;
+#[cfg(test)]
+pub mod fixture;
 pub mod header;
 pub mod index_load;
 pub mod integrity;

@@ -113,54 +113,20 @@ impl Live {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::meta::{CheckpointPolicy, Meta, Track, TrackKind, WriterIdentity};
-    use crate::format::writer::{NewBlock, Writer};
-
-    fn meta() -> Meta {
-        Meta {
-            writer: WriterIdentity {
-                name: "t".into(),
-                version: "0".into(),
-                commit: "0".into(),
-            },
-            checkpoint: CheckpointPolicy::default(),
-            tracks: vec![Track {
-                id: 0,
-                kind: TrackKind::Video,
-                caps: "video/x-test".into(),
-                tags: None,
-                time_offset: 0,
-            }],
-            tags: None,
-            repaired: None,
-            signer: None,
-        }
-    }
+    use crate::format::fixture::{block, one_track_meta};
+    use crate::format::writer::Writer;
 
     #[test]
     fn chunks_are_cut_whole_and_flagged_and_the_header_goes_to_the_caps() {
         gst::init().unwrap();
-        let mut w = Writer::new(Vec::new(), &meta()).unwrap();
+        let mut w = Writer::new(Vec::new(), &one_track_meta(0)).unwrap();
         let start = std::mem::take(w.get_mut());
-        let block = |w: &mut Writer<Vec<u8>>, i: u64, key: bool| {
-            let spec = NewBlock {
-                track: 0,
-                masked: false,
-                flags: crate::format::block::BlockFlags(if key {
-                    crate::format::block::BlockFlags::KEYFRAME
-                } else {
-                    0
-                }),
-                pts: Some(i * 1000),
-                dts: None,
-                duration: Some(1000),
-                clipping: None,
-            };
-            w.write_block(&spec, &[i as u8; 300]).unwrap();
+        let mut write = |i: u64, key: bool| {
+            w.write_block(&block(0, i, key), &[i as u8; 300]).unwrap();
             std::mem::take(w.get_mut())
         };
-        let key = block(&mut w, 0, true);
-        let delta = block(&mut w, 1, false);
+        let key = write(0, true);
+        let delta = write(1, false);
         let mut live = Live::default();
         let mut first = start.clone();
         first.extend_from_slice(&key);

@@ -91,31 +91,9 @@ impl Gathered {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fft::tokens::Section;
 
     fn frame(sections: &[(u16, &[(f32, f32)])]) -> TokenFrame {
-        TokenFrame {
-            flags: 0,
-            frame_size: 2048,
-            hop: 1024,
-            rate: 48000,
-            valid: 2048,
-            first_sample: 0,
-            sections: sections
-                .iter()
-                .map(|(channel, peaks)| Section {
-                    channel: *channel,
-                    peaks: peaks
-                        .iter()
-                        .map(|&(frequency, magnitude)| Peak {
-                            bin: (frequency / 48000.0 * 2048.0) as u32,
-                            frequency,
-                            magnitude,
-                        })
-                        .collect(),
-                })
-                .collect(),
-        }
+        crate::fft::tokens::fixture::frame(1024, sections)
     }
 
     #[test]

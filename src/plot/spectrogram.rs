@@ -175,31 +175,13 @@ pub fn render(title: &str, frames: &[Frame]) -> Result<Picture, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fft::Peak;
-    use crate::fft::tokens::{MIX, Section};
+    use crate::fft::tokens::MIX;
+    use crate::fft::tokens::fixture;
 
     fn frame(i: u64, peaks: &[(f32, f32)]) -> Frame {
         Frame {
             time: i * 20_000_000,
-            tokens: TokenFrame {
-                flags: 0,
-                frame_size: 2048,
-                rate: 48000,
-                valid: 2048,
-                hop: 960,
-                first_sample: i * 960,
-                sections: vec![Section {
-                    channel: MIX,
-                    peaks: peaks
-                        .iter()
-                        .map(|&(frequency, magnitude)| Peak {
-                            bin: (frequency / 48000.0 * 2048.0) as u32,
-                            frequency,
-                            magnitude,
-                        })
-                        .collect(),
-                }],
-            },
+            tokens: fixture::frame(960, &[(MIX, peaks)]),
         }
     }
 
