@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The demo: installs what is missing and builds; records test video (H.264), audio (Opus) and
-# the audio's FFT tokens (h4fftfilter) through h4mkmux, verifies and inspects the file, plays it
-# back through playbin with keyframe seeks, draws its token track and its blocks as pictures,
-# serves it over HTTP and plays it from there with a seek; then shows the CLI: a file cut short
-# is verified, repaired and verified; last, the video is masked with h4mask, verified and sought
-# without the key, and played back with it.
+# The demo: installs what is missing and builds; records test video (H.264), a soundtrack
+# (speech from espeak-ng, a sweep, a chord) as Opus and its FFT tokens (h4fftfilter) through
+# h4mkmux, verifies and inspects the file, plays it back through playbin with keyframe seeks,
+# draws its token track and its blocks as pictures, serves it over HTTP and plays it from
+# there with a seek; then shows the CLI: a file cut short is verified, repaired and verified;
+# last, the video is masked with h4mask, verified and sought without the key, and played back
+# with it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
