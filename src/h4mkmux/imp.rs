@@ -305,13 +305,15 @@ impl H4mkMux {
             state.held = Some(buffer);
             return None;
         }
-        {
-            let b = buffer.make_mut();
-            b.set_offset(state.bytes_out);
-            state.bytes_out += b.size() as u64;
-            b.set_offset_end(state.bytes_out);
-        }
+        Self::place(state, buffer.make_mut());
         Some(buffer)
+    }
+
+    /// Stamps an output buffer with the file offsets it covers, the next after the last.
+    fn place(state: &mut State, b: &mut gst::BufferRef) {
+        b.set_offset(state.bytes_out);
+        state.bytes_out += b.size() as u64;
+        b.set_offset_end(state.bytes_out);
     }
 
     /// The parts as live output: one buffer per chunk, each carrying its file offsets.
@@ -337,10 +339,7 @@ impl H4mkMux {
             .cut(&joined, block_start, tracks_changed)
             .map_err(|e| self.mux_error(format!("live output: {e}")))?;
         for c in &mut chunks {
-            let b = c.make_mut();
-            b.set_offset(state.bytes_out);
-            state.bytes_out += b.size() as u64;
-            b.set_offset_end(state.bytes_out);
+            Self::place(state, c.make_mut());
         }
         Ok(chunks)
     }

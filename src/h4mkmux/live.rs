@@ -62,22 +62,21 @@ impl Live {
             let mut chunk = bytes
                 .copy_region(gst::BufferCopyFlags::MEMORY, at..at + len)
                 .map_err(|_| "cannot cut the output".to_string())?;
-            {
-                let b = chunk.make_mut();
-                match h.tag {
-                    TAG_HEADER => b.set_flags(gst::BufferFlags::HEADER),
-                    TAG_META if self.meta.is_none() || tracks_changed => {
-                        b.set_flags(gst::BufferFlags::HEADER)
-                    }
-                    TAG_CORE | TAG_SAFE if block == BlockStart::Yes => {}
-                    _ => b.set_flags(gst::BufferFlags::DELTA_UNIT),
+            // The header, and a META that describes the tracks anew, go to the streamheader.
+            let streamheader = match h.tag {
+                TAG_HEADER => Some(&mut self.header),
+                TAG_META if self.meta.is_none() || tracks_changed => Some(&mut self.meta),
+                _ => None,
+            };
+            chunk.make_mut().set_flags(match (&streamheader, h.tag) {
+                (Some(_), _) => gst::BufferFlags::HEADER,
+                (None, TAG_CORE | TAG_SAFE) if block == BlockStart::Yes => {
+                    gst::BufferFlags::empty()
                 }
-            }
-            if h.tag == TAG_HEADER {
-                self.header = Some(chunk.clone());
-                self.changed = true;
-            } else if h.tag == TAG_META && (self.meta.is_none() || tracks_changed) {
-                self.meta = Some(chunk.clone());
+                _ => gst::BufferFlags::DELTA_UNIT,
+            });
+            if let Some(slot) = streamheader {
+                *slot = Some(chunk.clone());
                 self.changed = true;
             }
             out.push(chunk);
