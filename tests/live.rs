@@ -66,8 +66,8 @@ fn is_tail_of(got: &Frames, reference: &Frames) -> Result<usize, String> {
 }
 
 /// `frames` at 30 a second of live H.264 (a keyframe a second) and Opus through h4mkmux for
-/// live output, teed to `file` and to `network`.
-fn live_sender(file: &std::path::Path, network: &str, frames: u32) -> String {
+/// live output (with `mux` properties added), teed to `file` and to `network`.
+fn live_sender(file: &std::path::Path, mux: &str, network: &str, frames: u32) -> String {
     format!(
         "videotestsrc is-live=true num-buffers={frames} pattern=ball \
            ! video/x-raw,width=320,height=240,framerate=30/1 \
@@ -75,7 +75,7 @@ fn live_sender(file: &std::path::Path, network: &str, frames: u32) -> String {
            ! queue ! m.video_0 \
          audiotestsrc is-live=true num-buffers={} freq=330 ! audio/x-raw,rate=48000 \
            ! opusenc ! queue ! m.audio_0 \
-         h4mkmux name=m streamable=true ! tee name=t \
+         h4mkmux name=m streamable=true {mux} ! tee name=t \
            t. ! queue ! filesink location={} \
            t. ! queue ! {network}",
         frames * 47 / 30,
@@ -122,6 +122,7 @@ fn late_joiners_over_tcp_decode_the_senders_frames() {
     // the same buffers.
     let sender = pipeline(&live_sender(
         &sent,
+        "",
         &format!("tcpserversink host=127.0.0.1 port={port} sync-method=latest-keyframe"),
         300,
     ));
@@ -448,6 +449,7 @@ fn a_late_viewer_over_srt_decodes_the_senders_frames() {
     let port = free_port();
     let sender = pipeline(&live_sender(
         &sent,
+        "",
         &format!("srtsink uri=srt://127.0.0.1:{port}?mode=listener wait-for-connection=false"),
         180,
     ));
@@ -472,5 +474,124 @@ fn a_late_viewer_over_srt_decodes_the_senders_frames() {
     println!(
         "SRT viewer: {} frames from frame {at}, all the sender's",
         got.len()
+    );
+}
+
+const H4MK: &str = env!("CARGO_BIN_EXE_h4mk");
+
+fn h4mk(args: &[&str]) -> (Option<i32>, String) {
+    let o = std::process::Command::new(H4MK)
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        o.status.code(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ),
+    )
+}
+
+/// A viewer that saves what it receives from 2 s in (`tcpclientsrc ! filesink`) holds a
+/// capture: `h4mk verify` says where it joined, checks every block it holds and the
+/// signature from the first SIGN it holds; a byte flipped in it is named; `h4mk repair`
+/// keeps all its blocks, from the keyframe it joined at; h4mkdemux plays it.
+#[test]
+fn a_late_joiners_capture_verifies_from_where_it_joined() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).display().to_string();
+    assert_eq!(h4mk(&["keygen", "-q", "-o", &path("k")]).0, Some(0));
+    let sent = dir.path().join("sent.h4mk");
+    let port = free_port();
+    let sender = pipeline(&live_sender(
+        &sent,
+        &format!(
+            "signing-key-file={} checkpoint-interval=500000000",
+            path("k")
+        ),
+        &format!("tcpserversink host=127.0.0.1 port={port} sync-method=latest-keyframe"),
+        150,
+    ));
+    sender.set_state(gst::State::Playing).unwrap();
+    std::thread::sleep(Duration::from_millis(2000));
+    let viewer = pipeline(&format!(
+        "tcpclientsrc host=127.0.0.1 port={port} ! filesink location={}",
+        path("capture.h4mk")
+    ));
+    viewer.set_state(gst::State::Playing).unwrap();
+    until_eos(&sender, 30, "sender");
+    // The sender closing its connections ends the viewer's stream.
+    sender.set_state(gst::State::Null).unwrap();
+    until_eos(&viewer, 10, "viewer");
+    viewer.set_state(gst::State::Null).unwrap();
+
+    let sent = std::fs::read(&sent).unwrap();
+    let cap = std::fs::read(path("capture.h4mk")).unwrap();
+    let (code, out) = h4mk(&["verify", "--json", &path("capture.h4mk")]);
+    assert_eq!(code, Some(0), "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let j = &v["joined"];
+    let (at, sender_at) = (
+        j["offset"].as_u64().unwrap() as usize,
+        j["sender_offset"].as_u64().unwrap() as usize,
+    );
+    // The stream header is the recording's file header and META; the rest is the recording
+    // from the join on, byte for byte.
+    assert_eq!(cap[..at], sent[..at]);
+    assert!(
+        cap[at..] == sent[sender_at..],
+        "the capture is the recording's tail"
+    );
+    // It joined at a keyframe video block, and the signature vouches from its first SIGN on.
+    assert_eq!(&cap[at..at + 4], b"CORE");
+    let signed = &v["signed"];
+    assert_eq!(signed["whole_file"], true, "{v}");
+    assert!(signed["from_block"].as_u64().unwrap() >= j["first_block"].as_u64().unwrap());
+    let (code, out) = h4mk(&["verify", &path("capture.h4mk")]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains(&format!("joined at the sender's chunk {}", j["chunk"])),
+        "{out}"
+    );
+
+    // A byte flipped in transit, in the tenth chunk after the join.
+    let mut at_chunk = at;
+    for _ in 0..10 {
+        at_chunk +=
+            12 + u32::from_le_bytes(cap[at_chunk + 4..at_chunk + 8].try_into().unwrap()) as usize;
+    }
+    let mut bad = cap.clone();
+    bad[at_chunk + 20] ^= 0x04;
+    std::fs::write(path("bad.h4mk"), &bad).unwrap();
+    let (code, out) = h4mk(&["verify", &path("bad.h4mk")]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("chunk.crc")
+            && out.contains(&format!("chunk {:>8}  offset {:>12}", 12, at_chunk)),
+        "{out}"
+    );
+
+    // Repair keeps every block, the joined keyframe first; the result plays.
+    let blocks = v["blocks"].as_u64().unwrap();
+    let (code, out) = h4mk(&[
+        "repair",
+        &path("capture.h4mk"),
+        "-o",
+        &path("repaired.h4mk"),
+    ]);
+    assert_eq!(code, Some(0), "{out}");
+    let (code, out) = h4mk(&["verify", "--json", &path("repaired.h4mk")]);
+    assert_eq!(code, Some(0), "{out}");
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(r["blocks"].as_u64(), Some(blocks), "{out}");
+    let (video, _) = decoded_file(&dir.path().join("capture.h4mk"));
+    let (reference, _) = decoded_file(&dir.path().join("sent.h4mk"));
+    let from = is_tail_of(&video, &reference).unwrap();
+    // Joined 2 s in: at the keyframe of 1 s or of 2 s.
+    assert!(
+        [30, 60].contains(&from),
+        "the capture starts at frame {from}"
     );
 }

@@ -2,6 +2,7 @@
 //! Nothing here knows about GStreamer; docs/H4MK.md is the specification this implements.
 
 pub mod block;
+pub mod capture;
 pub mod chunk;
 pub mod error;
 #[cfg(test)]

@@ -6,12 +6,21 @@
 //! Verification keeps going after a failure and lists every finding. A damaged chunk is
 //! reported once (by the scanner); the checks that depend on it are skipped rather than
 //! reported again, so each finding names a distinct problem.
+//!
+//! A capture of a live stream (see [`crate::format::capture`]) is recognised at its first HASH
+//! or VERI: the blocks it holds are checked against the leaves listed for them, its chunks
+//! against the digests, SEEK and TAIL against where the capture holds them; the running roots,
+//! which need the blocks before the join, cannot be. A signed stream's first SIGN in the capture
+//! anchors the signing chain, so every later signature vouches for the chunks after it.
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
 
 use crate::crypto::signing::PublicKey;
-use crate::format::chunk::{CHUNK_HEADER_LEN, TAG_SEEK, Tag, tag_name};
+use crate::format::capture::{BEFORE_JOIN, Rebase, STREAM_HEADER_CHUNKS};
+use crate::format::chunk::{
+    CHUNK_HEADER_LEN, ChunkHeader, TAG_HEADER, TAG_META, TAG_SEEK, Tag, tag_name,
+};
 use crate::format::error::{Code, Error, Result};
 use crate::format::header::HEADER_CHUNK_LEN as META_OFFSET;
 use crate::format::integrity::{Checkpoint, ChunkDigest, PieceRef, Veri, chunk_digest};
@@ -36,15 +45,37 @@ pub struct Report {
     pub root: Option<Hash>,
     /// How far the file is signed: its last SIGN that checked out.
     pub signed: Option<SignedThrough>,
+    /// The file is a capture of a live stream that began after the sender's: where it joined.
+    pub joined: Option<Joined>,
+}
+
+/// Where a capture joined the sender's stream, in the sender's terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Joined {
+    /// The sender's chunk ordinal of the capture's first chunk after the stream header.
+    pub chunk: u64,
+    /// The capture's offset of that chunk.
+    pub offset: u64,
+    /// The sender's offset of that chunk, when the capture shows it.
+    pub sender_offset: Option<u64>,
+    /// The sender's block ordinal (Merkle leaf) of the capture's first block.
+    pub first_block: u64,
+    /// The final root VERI states, when the capture holds VERI: it cannot be recomputed
+    /// without the blocks before the join.
+    pub stated_root: Option<Hash>,
 }
 
 /// The last signature of a file that checked out, and what it covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SignedThrough {
     pub key: PublicKey,
-    /// Blocks `0 .. blocks` (block ordinals) are covered.
+    /// Blocks `from_block .. blocks` (block ordinals) are covered: from 0 in a whole file, from
+    /// the first block after the first signed checkpoint in a capture.
+    pub from_block: u64,
     pub blocks: u64,
-    /// Bytes `0 .. through` are covered (the end of the SIGN chunk).
+    /// Bytes `from .. through` are covered (to the end of the SIGN chunk): from 0 in a whole
+    /// file, from the end of its first SIGN in a capture.
+    pub from: u64,
     pub through: u64,
     /// The signature is VERI's: the whole file but TAIL is covered.
     pub whole_file: bool,
@@ -84,6 +115,10 @@ enum Entry {
     },
     Damaged {
         ordinal: u64,
+        offset: u64,
+        /// The damage is exactly one chunk as its header states (its CRC failed), so the
+        /// chunks after it kept their ordinals.
+        whole: bool,
     },
 }
 
@@ -102,6 +137,14 @@ impl Entry {
             Entry::Block { ordinal, .. }
             | Entry::Other { ordinal, .. }
             | Entry::Damaged { ordinal, .. } => *ordinal,
+        }
+    }
+
+    fn offset(&self) -> u64 {
+        match self {
+            Entry::Block { offset, .. }
+            | Entry::Other { offset, .. }
+            | Entry::Damaged { offset, .. } => *offset,
         }
     }
 }
@@ -134,6 +177,24 @@ struct Verifier {
     /// end of the chunk).
     signatures: Vec<(Signature, u64, u64, u64)>,
     signed: Option<SignedThrough>,
+    /// Set when the file turned out to be a capture of a live stream.
+    join: Option<Join>,
+    /// Leaves before the first one this file holds (a capture's blocks before its join).
+    leaf_base: u64,
+    /// A SIGN right after the stream header: a finding, unless the file is a capture that
+    /// joined right after a HASH chunk; then it anchors the signing chain. With the end of
+    /// its chunk.
+    stray_sign: Option<(Error, Signature, u64)>,
+}
+
+/// A capture's join, as verification goes on.
+#[derive(Debug, Clone, Copy)]
+struct Join {
+    rebase: Rebase,
+    first_block: u64,
+    /// The SIGN taken as the signing chain's anchor: its index in `signatures`, the blocks it
+    /// covers and the end of its chunk.
+    anchor: Option<(usize, u64, u64)>,
 }
 
 /// Verifies the whole stream `r`; `progress` is called with the offset reached, now and then.
@@ -160,7 +221,16 @@ pub fn verify<R: Read>(mut r: R, mut progress: impl FnMut(u64)) -> Result<Report
                 let (ordinal, offset) = (d.error.chunk.unwrap_or(0), d.error.offset.unwrap_or(0));
                 v.end = offset + d.len;
                 v.damaged.insert(offset);
-                v.range.push(Entry::Damaged { ordinal });
+                let whole = d.error.code == Code::ChunkCrcMismatch
+                    && <&[u8; CHUNK_HEADER_LEN]>::try_from(
+                        d.head.get(..CHUNK_HEADER_LEN).unwrap_or(&[]),
+                    )
+                    .is_ok_and(|h| ChunkHeader::parse(h).chunk_len() == d.len);
+                v.range.push(Entry::Damaged {
+                    ordinal,
+                    offset,
+                    whole,
+                });
                 v.findings.push(d.error);
             }
             Step::NeedMore | Step::End => {}
@@ -186,7 +256,11 @@ impl Verifier {
             Err(e) => {
                 // The CRC held but the content is not what its type requires.
                 self.damaged.insert(c.offset);
-                self.range.push(Entry::Damaged { ordinal: c.ordinal });
+                self.range.push(Entry::Damaged {
+                    ordinal: c.ordinal,
+                    offset: c.offset,
+                    whole: true,
+                });
                 return self.find(e);
             }
         };
@@ -320,7 +394,13 @@ impl Verifier {
                 self.range.push(other(c));
             }
             Item::Veri(veri) => self.on_veri(c, veri),
-            Item::Tail(tail) => self.tail = Some((c.ordinal, c.offset, tail)),
+            Item::Tail(tail) => {
+                let tail = match &self.join {
+                    Some(j) => j.rebase.tail(tail),
+                    None => tail,
+                };
+                self.tail = Some((c.ordinal, c.offset, tail));
+            }
             Item::Signature(sig) => {
                 // After VERI a SIGN is part of the trailer, outside every range.
                 if self.veri.is_none() {
@@ -341,10 +421,15 @@ impl Verifier {
                 n.duration,
                 n.keyframe,
                 offset,
-                self.merkle.count(),
+                self.leaf_count(),
             );
         }
         self.merkle.push(leaf);
+    }
+
+    /// Leaves so far, counting those before a capture's join.
+    fn leaf_count(&self) -> u64 {
+        self.leaf_base + self.merkle.count()
     }
 
     /// Blocks in the current range (not yet pushed into the tree).
@@ -372,7 +457,7 @@ impl Verifier {
             .iter()
             .filter(|e| matches!(e, Entry::Block { .. }))
             .count() as u64;
-        let needed = first_leaf.saturating_sub(self.merkle.count());
+        let needed = first_leaf.saturating_sub(self.leaf_count());
         for e in &orphans {
             if let Entry::Block {
                 leaf, offset, note, ..
@@ -386,18 +471,162 @@ impl Verifier {
         }
     }
 
+    /// The first HASH or VERI of a capture claims more chunks before it than the file holds,
+    /// and the file begins with a stream header: the capture joined the sender's stream at the
+    /// chunk after it. Damage that may have swallowed chunks rules this out.
+    fn detect_join(&mut self, c: &RawChunk, first_chunk: u64, listed: u64) {
+        let stream_header = matches!(
+            self.range.get(..2),
+            Some([
+                Entry::Other {
+                    ordinal: 0,
+                    tag: TAG_HEADER,
+                    ..
+                },
+                Entry::Other {
+                    ordinal: 1,
+                    tag: TAG_META,
+                    ..
+                },
+            ])
+        );
+        let ordinals_kept = self
+            .range
+            .iter()
+            .all(|e| !matches!(e, Entry::Damaged { whole: false, .. }));
+        let own = first_chunk + listed;
+        if !stream_header || !ordinals_kept || own <= c.ordinal {
+            return;
+        }
+        let join_chunk = own - c.ordinal + STREAM_HEADER_CHUNKS;
+        if first_chunk > join_chunk {
+            return;
+        }
+        let join_offset = self
+            .range
+            .get(STREAM_HEADER_CHUNKS as usize)
+            .map_or(c.offset, Entry::offset);
+        self.join = Some(Join {
+            rebase: Rebase::new(join_chunk, join_offset),
+            first_block: 0,
+            anchor: None,
+        });
+        // The signing chain runs through HASH chunks the capture does not hold.
+        self.chain = None;
+    }
+
+    /// A range's claims at this file's positions: for a capture, the chunks and leaves before
+    /// the join are left out. Returns the first chunk, its offset when the file holds it, the
+    /// first leaf, the listed chunks and the leaves.
+    fn held_range<'l>(
+        &mut self,
+        first_chunk: u64,
+        first_offset: u64,
+        first_leaf: u64,
+        others: &[ChunkDigest],
+        leaves: &'l [Hash],
+    ) -> (u64, Option<u64>, u64, Vec<ChunkDigest>, &'l [Hash]) {
+        let Some(mut join) = self.join else {
+            return (
+                first_chunk,
+                Some(first_offset),
+                first_leaf,
+                others.to_vec(),
+                leaves,
+            );
+        };
+        let r = &mut join.rebase;
+        let start = r.chunk(first_chunk);
+        let held_at = |ordinal: u64| {
+            self.range
+                .iter()
+                .find(|e| e.ordinal() == ordinal)
+                .map(Entry::offset)
+        };
+        if let Some(here) = start.and_then(held_at) {
+            r.learn_offset(first_offset, here);
+        }
+        for d in others {
+            let held = self.range.iter().find(|e| {
+                matches!(e, Entry::Other { ordinal, digest, .. }
+                    if Some(*ordinal) == r.chunk(d.ordinal) && *digest == d.digest)
+            });
+            if let Some(e) = held {
+                r.learn_offset(d.offset, e.offset());
+                break;
+            }
+        }
+        let (held, before) = r.digests(others);
+        let out = match start {
+            Some(first) => (first, r.offset(first_offset), first_leaf, held, leaves),
+            None => {
+                let unheld = r.join_chunk - first_chunk;
+                let skip = (unheld.saturating_sub(before) as usize).min(leaves.len());
+                let first_leaf = first_leaf + skip as u64;
+                (
+                    STREAM_HEADER_CHUNKS,
+                    None,
+                    first_leaf,
+                    held,
+                    &leaves[skip..],
+                )
+            }
+        };
+        if self.pieces.is_empty() && self.merkle.count() == 0 {
+            // The capture's first range: its first leaf is the first block held.
+            self.leaf_base = out.2;
+            join.first_block = out.2;
+        }
+        self.join = Some(join);
+        out
+    }
+
     /// Checks the range `[first_chunk, own ordinal)` against a listing of its others and
     /// (for HASH) its leaves, pushing leaves into the tree.
     fn settle_range(
         &mut self,
         c: &RawChunk,
         first_chunk: u64,
+        first_offset: u64,
         first_leaf: u64,
         others: &[ChunkDigest],
         leaves: &[Hash],
     ) {
         let what = tag_name(&c.header.tag);
+        if self.join.is_none() && self.pieces.is_empty() {
+            self.detect_join(c, first_chunk, (others.len() + leaves.len()) as u64);
+        }
+        if let Some((e, sig, end)) = self.stray_sign.take() {
+            match &mut self.join {
+                Some(j) => {
+                    j.anchor = Some((self.signatures.len(), sig.leaf_count, end));
+                    self.chain = Some(sig.chain);
+                    self.signatures
+                        .push((sig, STREAM_HEADER_CHUNKS, j.rebase.join_offset, end));
+                }
+                None => self.find(e),
+            }
+        }
+        let (first_chunk, first_offset, first_leaf, others, leaves) =
+            self.held_range(first_chunk, first_offset, first_leaf, others, leaves);
+        let others = others.as_slice();
         self.settle_orphans(first_chunk, first_leaf);
+        if let Some(first) = self.range.first()
+            && first.ordinal() == first_chunk
+            && !matches!(first, Entry::Damaged { .. })
+            && let Some(claimed) = first_offset
+            && claimed != first.offset()
+        {
+            self.find(Error::at(
+                Code::ChunkUnlisted,
+                c.ordinal,
+                c.offset,
+                format!(
+                    "{what} says its range starts at byte {claimed}, but its first chunk {first_chunk} is at byte {}",
+                    first.offset()
+                ),
+            ));
+        }
         if self
             .range
             .first()
@@ -420,14 +649,14 @@ impl Verifier {
                 format!("{what} accounts for chunks {first_chunk}..{expected_own} but stands at chunk {}", c.ordinal),
             ));
         }
-        if self.tree_known && self.merkle.count() != first_leaf {
+        if self.tree_known && self.leaf_count() != first_leaf {
             self.find(Error::at(
                 Code::HashRootMismatch,
                 c.ordinal,
                 c.offset,
                 format!(
                     "{what} starts at leaf {first_leaf} but {} blocks precede it",
-                    self.merkle.count()
+                    self.leaf_count()
                 ),
             ));
             self.tree_known = false;
@@ -485,13 +714,14 @@ impl Verifier {
                             offset,
                             format!(
                                 "block ordinal {}: leaf {} differs from {} in {what}",
-                                self.merkle.count(),
+                                self.leaf_count(),
                                 hex(&leaf),
                                 hex(stored)
                             ),
                         ));
                     }
-                    self.push_leaf(*stored, Some((offset, note)));
+                    let trusted = leaf == *stored;
+                    self.push_leaf(*stored, trusted.then_some((offset, note)));
                 }
                 (Entry::Damaged { .. }, Some(stored)) => self.push_leaf(*stored, None),
                 (Entry::Other { offset, tag, .. }, _) => {
@@ -531,8 +761,15 @@ impl Verifier {
     }
 
     fn on_checkpoint(&mut self, c: &RawChunk, cp: Checkpoint) {
-        self.settle_range(c, cp.first_chunk, cp.first_leaf, &cp.others, &cp.leaves);
-        if self.tree_known && self.merkle.root() != cp.root {
+        self.settle_range(
+            c,
+            cp.first_chunk,
+            cp.first_offset,
+            cp.first_leaf,
+            &cp.others,
+            &cp.leaves,
+        );
+        if self.tree_known && self.join.is_none() && self.merkle.root() != cp.root {
             self.find(Error::at(
                 Code::HashRootMismatch,
                 c.ordinal,
@@ -564,9 +801,19 @@ impl Verifier {
     }
 
     fn on_veri(&mut self, c: &RawChunk, veri: Veri) {
-        self.settle_range(c, veri.first_chunk, veri.leaf_count, &veri.others, &[]);
+        self.settle_range(
+            c,
+            veri.first_chunk,
+            veri.first_offset,
+            veri.leaf_count,
+            &veri.others,
+            &[],
+        );
+        // A capture knows how many blocks precede VERI, not the root over them.
+        let root_known = self.join.is_none();
         if self.tree_known
-            && (self.merkle.count() != veri.leaf_count || self.merkle.root() != veri.root)
+            && (self.leaf_count() != veri.leaf_count
+                || (root_known && self.merkle.root() != veri.root))
         {
             self.find(Error::at(
                 Code::VeriRootMismatch,
@@ -576,12 +823,24 @@ impl Verifier {
                     "VERI root {} over {} blocks; computed {} over {}",
                     hex(&veri.root),
                     veri.leaf_count,
-                    hex(&self.merkle.root()),
-                    self.merkle.count()
+                    if root_known {
+                        hex(&self.merkle.root())
+                    } else {
+                        "an unknown root".to_string()
+                    },
+                    self.leaf_count()
                 ),
             ));
         }
-        if veri.covered_len != c.offset {
+        let (covered, pieces) = match &mut self.join {
+            Some(j) => {
+                j.rebase.learn_offset(veri.covered_len, c.offset);
+                let covered = j.rebase.offset(veri.covered_len).unwrap_or(c.offset);
+                (covered, j.rebase.pieces(&veri.pieces))
+            }
+            None => (veri.covered_len, veri.pieces.clone()),
+        };
+        if covered != c.offset {
             self.find(Error::at(
                 Code::VeriRootMismatch,
                 c.ordinal,
@@ -592,8 +851,7 @@ impl Verifier {
                 ),
             ));
         }
-        let listed: Vec<&PieceRef> = veri
-            .pieces
+        let listed: Vec<&PieceRef> = pieces
             .iter()
             .filter(|p| !self.damaged.contains(&p.offset))
             .collect();
@@ -661,11 +919,29 @@ impl Verifier {
         let key = sig.public_key.id();
         let invalid = |why: String| Error::at(Code::SignInvalid, c.ordinal, c.offset, why);
         let Some(t) = self.sign_target.take() else {
-            return self.find(invalid(format!(
+            let e = invalid(format!(
                 "a SIGN by key {key} that does not follow a HASH or VERI chunk"
-            )));
+            ));
+            // Right after the stream header it may be a capture's first chunk: the HASH it
+            // signs came before the join. Known at the first HASH or VERI.
+            if c.ordinal == STREAM_HEADER_CHUNKS && self.pieces.is_empty() {
+                self.stray_sign = Some((e, sig, c.end()));
+                return;
+            }
+            return self.find(e);
         };
-        if (t.signed, t.ordinal, t.offset) != (sig.signed, sig.ordinal, sig.offset) {
+        // A capture's SIGN names the signed chunk's place in the sender's stream.
+        let (ordinal, offset) = match &mut self.join {
+            Some(j) => {
+                j.rebase.learn_offset(sig.offset, t.offset);
+                (
+                    j.rebase.chunk(sig.ordinal).unwrap_or(u64::MAX),
+                    j.rebase.offset(sig.offset).unwrap_or(u64::MAX),
+                )
+            }
+            None => (sig.ordinal, sig.offset),
+        };
+        if (t.signed, t.ordinal, t.offset) != (sig.signed, ordinal, offset) {
             return self.find(invalid(format!(
                 "the SIGN by key {key} claims to sign the {} chunk {} at offset {}, but follows the {} chunk {} at offset {}",
                 sig.signed.name(),
@@ -686,16 +962,21 @@ impl Verifier {
                 t.leaf_count
             )));
         }
-        match t.chain {
+        let anchor = match t.chain {
             Some(chain) if chain != sig.chain => {
+                // Every later signature would say the same again.
+                self.chain = None;
                 return self.find(invalid(format!(
                     "key {key} signed another history: a chunk covered by this or an earlier HASH chunk (META, a block, a HASH, a SIGN) differs from what was signed"
                 )));
             }
-            Some(_) => {}
+            Some(_) => false,
+            // A capture's first SIGN states the chain through HASH chunks it does not hold:
+            // taken as given, it anchors the chain for the HASH chunks after it.
+            None if self.join.is_some_and(|j| j.anchor.is_none()) => true,
             // After damage the chain cannot be known, nor what this signature covers.
             None => return,
-        }
+        };
         let named = self
             .meta
             .as_ref()
@@ -715,6 +996,10 @@ impl Verifier {
                 earlier.public_key.id()
             )));
         }
+        if anchor && let Some(j) = &mut self.join {
+            j.anchor = Some((self.signatures.len(), sig.leaf_count, c.end()));
+            self.chain = Some(sig.chain);
+        }
         self.signatures.push((sig, c.ordinal, c.offset, c.end()));
     }
 
@@ -722,29 +1007,52 @@ impl Verifier {
     /// chain, for every byte before it, earlier SIGN chunks included, so those need no check of
     /// their own (one verification per file instead of one per checkpoint). A signature that
     /// does not verify is reported, and the one before it is tried.
+    ///
+    /// A capture's anchor vouches for nothing the capture can check; the signatures after it
+    /// vouch for the blocks after it.
     fn settle_signatures(&mut self) {
-        while let Some((sig, ordinal, offset, end)) = self.signatures.pop() {
+        let (floor, from_block, from) = match self.join.and_then(|j| j.anchor) {
+            Some((anchor, blocks, end)) => (anchor + 1, blocks, end),
+            None => (0, 0, 0),
+        };
+        while self.signatures.len() > floor {
+            let Some((sig, ordinal, offset, end)) = self.signatures.pop() else {
+                break;
+            };
             if sig.verifies() {
                 self.signed = Some(SignedThrough {
                     key: sig.public_key,
+                    from_block,
                     blocks: sig.leaf_count,
+                    from,
                     through: end,
                     whole_file: sig.signed == Signed::Veri,
                 });
                 return;
             }
-            self.find(Error::at(
-                Code::SignInvalid,
-                ordinal,
-                offset,
-                format!(
-                    "the signature of the {} chunk at offset {} does not verify under key {}",
-                    sig.signed.name(),
-                    sig.offset,
-                    sig.public_key.id()
-                ),
-            ));
+            self.bad_signature(&sig, ordinal, offset);
         }
+        // Nothing after a capture's anchor vouched for it: it is still checked.
+        if floor > 0
+            && let Some((sig, ordinal, offset, _)) = self.signatures.pop()
+            && !sig.verifies()
+        {
+            self.bad_signature(&sig, ordinal, offset);
+        }
+    }
+
+    fn bad_signature(&mut self, sig: &Signature, ordinal: u64, offset: u64) {
+        self.find(Error::at(
+            Code::SignInvalid,
+            ordinal,
+            offset,
+            format!(
+                "the signature of the {} chunk at offset {} does not verify under key {}",
+                sig.signed.name(),
+                sig.offset,
+                sig.public_key.id()
+            ),
+        ));
     }
 
     fn check_seek(&mut self) {
@@ -753,6 +1061,21 @@ impl Verifier {
         };
         let Ok(stored) = SeekTable::from_payload(&payload) else {
             return;
+        };
+        let rebase = self.join.map(|j| j.rebase);
+        if rebase.is_some_and(|r| !r.offsets_known()) {
+            // Nothing in the capture showed where its chunks stand in the sender's stream.
+            return;
+        }
+        // A capture holds the keyframes from its join on, at its own offsets.
+        let held = |e: crate::format::seek::SeekEntry| match rebase {
+            None => Some(e),
+            Some(r) => {
+                (e.offset >= r.sender_join_offset()?).then(|| crate::format::seek::SeekEntry {
+                    offset: r.offset(e.offset).unwrap_or(u64::MAX),
+                    ..e
+                })
+            }
         };
         let builder = std::mem::take(&mut self.keyframes);
         let rebuilt_chunk = match builder.encode_chunk() {
@@ -778,10 +1101,12 @@ impl Verifier {
                     })
                     .unwrap_or_default()
             };
-        let damage = !self.damaged.is_empty();
+        // Summaries speak of every block: a damaged file or a capture lacks some.
+        let damage = !self.damaged.is_empty() || rebase.is_some();
         for s in &stored.tracks {
             let kept: Vec<_> = entries(&stored, &mut src_s, s.track)
                 .into_iter()
+                .filter_map(held)
                 .filter(|e| !self.damaged.contains(&e.offset))
                 .collect();
             let actual = entries(&rebuilt, &mut src_r, s.track);
@@ -841,28 +1166,44 @@ impl Verifier {
         if self.sign_target.is_some_and(|t| t.signed == Signed::Veri) {
             self.missing_signature();
         }
+        if let Some((e, ..)) = self.stray_sign.take() {
+            self.find(e);
+        }
         self.settle_signatures();
         let pending = self.pending_blocks();
         let past_everything = self.range.last().map_or(0, |e| e.ordinal() + 1);
-        self.settle_orphans(past_everything, self.merkle.count() + pending);
+        self.settle_orphans(past_everything, self.leaf_count() + pending);
         let veri = self.veri.take();
         let tail = self.tail.take();
         match (&veri, &tail) {
             (None, Some((_, _, t))) if self.damaged.contains(&t.veri_offset) => {}
             (None, _) => {
+                let why = match self.join {
+                    Some(_) => "the capture ends before the stream did",
+                    None => "it was cut short or not finished",
+                };
                 let msg = format!(
-                    "the file has no VERI: it was cut short or not finished; verified through byte {}, {pending} later block(s) unverified",
+                    "the file has no VERI: {why}; verified through byte {}, {pending} later block(s) unverified",
                     self.verified_through
                 );
                 self.findings
                     .push(Error::new(Code::VeriAbsent, msg).with_offset(self.end));
             }
             (Some((veri_offset, v)), _) => {
-                let seek_listed = v.others.iter().find(|o| o.tag == TAG_SEEK);
+                let rebase = self.join.map(|j| j.rebase);
+                let here = |o: u64| rebase.map_or(Some(o), |r| r.offset(o)).unwrap_or(o);
+                let seek_listed =
+                    v.others
+                        .iter()
+                        .find(|o| o.tag == TAG_SEEK)
+                        .map(|o| ChunkDigest {
+                            offset: here(o.offset),
+                            ..*o
+                        });
                 let seek_seen = self.seek.as_ref().map(|(o, _)| *o);
-                if seek_seen.is_none()
-                    && seek_listed.is_none_or(|o| !self.damaged.contains(&o.offset))
-                {
+                // A capture that joined after SEEK does not hold it.
+                let not_held = |o: u64| self.damaged.contains(&o) || o == BEFORE_JOIN;
+                if seek_seen.is_none() && seek_listed.is_none_or(|o| !not_held(o.offset)) {
                     self.findings.push(
                         Error::new(Code::SeekAbsent, "the file has VERI but no SEEK")
                             .with_offset(*veri_offset),
@@ -871,7 +1212,7 @@ impl Verifier {
                 match &tail {
                     Some((ordinal, offset, t)) => {
                         let seek_ok = seek_seen == Some(t.seek_offset)
-                            || (seek_seen.is_none() && self.damaged.contains(&t.seek_offset));
+                            || (seek_seen.is_none() && not_held(t.seek_offset));
                         if !seek_ok || t.veri_offset != *veri_offset || t.file_len != self.end {
                             self.findings.push(Error::at(
                                 Code::TailMismatch,
@@ -902,10 +1243,18 @@ impl Verifier {
         self.check_seek();
         self.findings
             .sort_by_key(|e| (e.offset.unwrap_or(u64::MAX), e.chunk));
+        let joined = self.join.map(|j| Joined {
+            chunk: j.rebase.join_chunk,
+            offset: j.rebase.join_offset,
+            sender_offset: j.rebase.sender_join_offset(),
+            first_block: j.first_block,
+            stated_root: veri.as_ref().map(|(_, v)| v.root),
+        });
         Report {
+            joined,
             root: veri
                 .as_ref()
-                .filter(|_| self.tree_known && self.findings.is_empty())
+                .filter(|_| self.tree_known && self.join.is_none() && self.findings.is_empty())
                 .map(|(_, v)| v.root),
             findings: self.findings,
             bytes: self.end,

@@ -104,11 +104,20 @@ fn verify_one(
             "checkpoints": report.checkpoints,
             "verified_through": report.verified_through,
             "root": report.root.map(|r| hex(&r)),
+            "joined": report.joined.map(|j| serde_json::json!({
+                "chunk": j.chunk,
+                "offset": j.offset,
+                "sender_offset": j.sender_offset,
+                "first_block": j.first_block,
+                "stated_root": j.stated_root.map(|r| hex(&r)),
+            })),
             "signed": report.signed.map(|s| serde_json::json!({
                 "algorithm": "ed25519",
                 "key_id": s.key.id().to_string(),
                 "public_key": hex(&s.key.0),
+                "from_block": s.from_block,
                 "blocks": s.blocks,
+                "from": s.from,
                 "through": s.through,
                 "whole_file": s.whole_file,
                 "trusted": trusted.map(|keys| keys.contains(&s.key)),
@@ -121,14 +130,16 @@ fn verify_one(
         if crate::quiet() {
             return Ok((true, None));
         }
+        let root = match (report.root, report.joined.and_then(|j| j.stated_root)) {
+            (Some(r), _) => format!("; Merkle root {}", hex(&r)),
+            (None, Some(r)) => format!("; Merkle root {} as VERI states it", hex(&r)),
+            (None, None) => String::new(),
+        };
         println!(
-            "{shown}: OK: {} chunks, {} blocks, {} checkpoints, {} bytes; Merkle root {}",
-            report.chunks,
-            report.blocks,
-            report.checkpoints,
-            report.bytes,
-            report.root.map(|r| hex(&r)).unwrap_or_default()
+            "{shown}: OK: {} chunks, {} blocks, {} checkpoints, {} bytes{root}",
+            report.chunks, report.blocks, report.checkpoints, report.bytes,
         );
+        say_joined(&report);
     } else {
         let held = match report.verified_through {
             0 => "no checkpoint holds, so nothing is verified".to_string(),
@@ -140,6 +151,7 @@ fn verify_one(
             report.chunks,
             report.blocks,
         );
+        say_joined(&report);
         for f in &report.findings {
             let chunk = f.chunk.map_or_else(|| "-".into(), |c| c.to_string());
             let offset = f.offset.map_or_else(|| "-".into(), |o| o.to_string());
@@ -166,21 +178,39 @@ fn verify_one(
     }
     match report.signed {
         Some(s) => println!(
-            "  signed by ed25519 key {} ({}): blocks 0 to {} and bytes 0 to {}{}",
+            "  signed by ed25519 key {} ({}): blocks {} to {} and bytes {} to {}{}",
             s.key.id(),
             trust_word(&s.key),
+            s.from_block,
             s.blocks.saturating_sub(1),
+            s.from,
             s.through,
-            if s.whole_file {
-                ", the whole file (VERI signed)"
-            } else {
-                " (through its last signed checkpoint)"
+            match (s.whole_file, report.joined.is_some()) {
+                (true, false) => ", the whole file (VERI signed)",
+                (true, true) => ", from the capture's first SIGN to the end (VERI signed)",
+                (false, _) => " (through its last signed checkpoint)",
             }
         ),
         None if trusted.is_some() => println!("  not signed"),
         None => {}
     }
     Ok((report.is_ok(), None))
+}
+
+/// Where a capture joined its stream and what that leaves unchecked.
+fn say_joined(report: &gsth4::format::verify::Report) {
+    if let Some(j) = report.joined {
+        let sender_byte = j
+            .sender_offset
+            .map_or(String::new(), |o| format!(", byte {o}"));
+        println!(
+            "  a capture of a live stream, joined at the sender's chunk {}{sender_byte} (byte {} here), block {}: its blocks are checked against the checkpoints that list them",
+            j.chunk, j.offset, j.first_block
+        );
+        println!(
+            "  not checked in a capture: its stream header (file header and META as sent at the join) and the Merkle root (it needs the blocks before the join)"
+        );
+    }
 }
 
 /// What to do about a finding with h4mk, when there is something to do.
