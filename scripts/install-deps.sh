@@ -4,7 +4,7 @@
 # nginx (the HTTP tests start their own, on 127.0.0.1), openssl (the signing tests check key
 # files against it), zsh and fish (the completion tests load h4mk's completions in each), ffmpeg
 # (ffprobe judges what h4mk extract writes), python3-jsonschema (inspect's JSON against its schema),
-# espeak-ng (the demo's speech).
+# espeak-ng (the demo's speech), curl (saves a live HTTP stream as a viewer would).
 # Checks the Rust toolchain.
 set -euo pipefail
 
@@ -15,7 +15,7 @@ packages=(
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav
   ges1.0-tools
-  nginx time openssl zsh fish ffmpeg python3-jsonschema espeak-ng
+  nginx time openssl zsh fish ffmpeg python3-jsonschema espeak-ng curl
 )
 
 missing=()

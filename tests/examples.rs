@@ -4,22 +4,9 @@
 
 mod gstcommon;
 
-use std::path::PathBuf;
 use std::process::Command;
 
-use gstcommon::stdout_within;
-
-fn example(name: &str) -> Command {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
-    let path: PathBuf = dir.join("examples").join(name);
-    assert!(
-        path.exists(),
-        "{} is built (cargo build --examples)",
-        path.display()
-    );
-    Command::new(path)
-}
+use gstcommon::{example, stdout_within};
 
 fn read_png(path: &std::path::Path) -> (u32, u32, Vec<u8>) {
     let decoder = png::Decoder::new(std::fs::File::open(path).unwrap());

@@ -595,3 +595,48 @@ fn a_late_joiners_capture_verifies_from_where_it_joined() {
         "the capture starts at frame {from}"
     );
 }
+
+/// HTTP: the `http_live` example serves the stream while it records. A viewer joining 2.5 s in
+/// with souphttpsrc decodes the sender's frames from a keyframe on; what curl saves from the
+/// same moment verifies as a capture that joined there.
+#[test]
+fn over_http_a_late_viewer_decodes_and_a_late_capture_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name);
+    let port = free_port();
+    let mut server = gstcommon::example("http_live");
+    server
+        .args([&port.to_string(), "6", path("sent.h4mk").to_str().unwrap()])
+        .stdout(std::process::Stdio::null());
+    let mut server = server.spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    let url = format!("http://127.0.0.1:{port}/");
+    let viewer = pipeline(&decoding(&format!(
+        "souphttpsrc location={url} is-live=true"
+    )));
+    let (video, _audio) = (capture(&viewer, "v"), capture(&viewer, "a"));
+    viewer.set_state(gst::State::Playing).unwrap();
+    let curl = std::process::Command::new("curl")
+        .args(["-s", "--max-time", "20", &url, "-o"])
+        .arg(path("joined.h4mk"))
+        .status()
+        .unwrap();
+    assert!(curl.success(), "curl: {curl}");
+    assert!(server.wait().unwrap().success(), "the server failed");
+    until_eos(&viewer, 10, "HTTP viewer");
+    viewer.set_state(gst::State::Null).unwrap();
+
+    let (reference, _) = decoded_file(&path("sent.h4mk"));
+    let got = frames(&video);
+    let from = is_tail_of(&got, &reference).unwrap();
+    assert!(
+        [60, 90].contains(&from),
+        "the viewer starts at frame {from}"
+    );
+
+    let (code, out) = h4mk(&["verify", "--json", path("joined.h4mk").to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let first = v["joined"]["first_block"].as_u64().unwrap();
+    assert!(first > 60, "joined at block {first}");
+}

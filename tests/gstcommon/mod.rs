@@ -192,6 +192,17 @@ pub fn plugin_dir() -> std::path::PathBuf {
         .to_path_buf()
 }
 
+/// One of the crate's examples, as built by `cargo build --examples` for this profile.
+pub fn example(name: &str) -> std::process::Command {
+    let path = plugin_dir().join("examples").join(name);
+    assert!(
+        path.exists(),
+        "{} is built (cargo build --examples)",
+        path.display()
+    );
+    std::process::Command::new(path)
+}
+
 /// A command-line tool that finds this build's plugin (and keeps its own registry).
 pub fn gst_tool(name: &str) -> std::process::Command {
     let mut c = std::process::Command::new(name);

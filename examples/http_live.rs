@@ -1,0 +1,118 @@
+//! Serves a live H4MK stream over HTTP while it is recorded. Every GET is answered with a
+//! response header, then multifdsink sends the stream header (file header and META, from the
+//! caps of `h4mkmux streamable=true`) and the stream from the latest keyframe on; the recording
+//! is teed to a file. A viewer may connect at any time:
+//!
+//!   gst-launch-1.0 souphttpsrc location=http://127.0.0.1:PORT/ is-live=true ! h4mkdemux ...
+//!   curl -s http://127.0.0.1:PORT/ -o joined.h4mk; h4mk verify joined.h4mk
+//!
+//! cargo run --release --example http_live -- PORT SECONDS RECORDING.h4mk
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+use gst::prelude::*;
+
+const RESPONSE: &[u8] = b"HTTP/1.0 200 OK\r\nContent-Type: video/x-h4mk\r\n\
+    Cache-Control: no-cache\r\nConnection: close\r\n\r\n";
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [port, seconds, recording] = args.as_slice() else {
+        eprintln!("usage: http_live PORT SECONDS RECORDING.h4mk");
+        std::process::exit(2);
+    };
+    let seconds: f64 = seconds.parse()?;
+    gst::init()?;
+    gsth4::plugin_register_static()?;
+
+    let pipeline = gst::parse::launch(&format!(
+        "videotestsrc is-live=true pattern=ball \
+           ! video/x-raw,width=320,height=240,framerate=30/1 \
+           ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=30 ! h264parse \
+           ! queue ! mux.video_0 \
+         audiotestsrc is-live=true freq=330 ! audio/x-raw,rate=48000 ! opusenc ! queue ! mux.audio_0 \
+         h4mkmux name=mux streamable=true ! tee name=t \
+           t. ! queue ! filesink location=\"{recording}\" \
+           t. ! queue ! multifdsink name=net sync-method=latest-keyframe"
+    ))?
+    .downcast::<gst::Pipeline>()
+    .map_err(|_| "not a pipeline")?;
+    let net = pipeline.by_name("net").ok_or("no multifdsink")?;
+    // multifdsink leaves closing a client's socket to the application.
+    net.connect("client-fd-removed", false, |values| {
+        if let Ok(fd) = values[1].get::<i32>() {
+            drop(unsafe { OwnedFd::from_raw_fd(fd) });
+        }
+        None
+    });
+
+    let listener = TcpListener::bind(format!("127.0.0.1:{port}"))?;
+    println!("serving http://127.0.0.1:{port}/ for {seconds} s, recording to {recording}");
+    let bus = pipeline.bus().ok_or("no bus")?;
+    pipeline.set_state(gst::State::Playing)?;
+    let sink = net.clone();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let sink = sink.clone();
+            std::thread::spawn(move || match answer(client) {
+                Ok(Some(stream)) => {
+                    let fd = stream.into_raw_fd();
+                    sink.emit_by_name::<()>("add", &[&fd]);
+                }
+                Ok(None) => {}
+                Err(e) => eprintln!("http_live: a client: {e}"),
+            });
+        }
+    });
+
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs_f64(seconds) {
+        if let Some(msg) = bus.timed_pop_filtered(
+            gst::ClockTime::from_mseconds(50),
+            &[gst::MessageType::Error],
+        ) && let gst::MessageView::Error(e) = msg.view()
+        {
+            pipeline.set_state(gst::State::Null)?;
+            return Err(format!("{}: {:?}", e.error(), e.debug()).into());
+        }
+    }
+    pipeline.send_event(gst::event::Eos::new());
+    let msg = bus.timed_pop_filtered(
+        gst::ClockTime::from_seconds(30),
+        &[gst::MessageType::Eos, gst::MessageType::Error],
+    );
+    // Stopping closes every client's connection: their streams end.
+    pipeline.set_state(gst::State::Null)?;
+    match msg.as_ref().map(|m| m.view()) {
+        Some(gst::MessageView::Eos(_)) => {
+            println!("recorded {recording}");
+            Ok(())
+        }
+        Some(gst::MessageView::Error(e)) => Err(format!("{}: {:?}", e.error(), e.debug()).into()),
+        _ => Err("no EOS within 30 s".into()),
+    }
+}
+
+/// Reads a request's head and answers it: a GET gets the response header and its connection
+/// back, to be handed to multifdsink; anything else an error status.
+fn answer(mut client: TcpStream) -> std::io::Result<Option<TcpStream>> {
+    client.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if head.len() > 8192 || client.read(&mut byte)? == 0 {
+            return Ok(None);
+        }
+        head.push(byte[0]);
+    }
+    if !head.starts_with(b"GET ") {
+        client.write_all(b"HTTP/1.0 405 Method Not Allowed\r\nAllow: GET\r\n\r\n")?;
+        return Ok(None);
+    }
+    client.write_all(RESPONSE)?;
+    client.set_read_timeout(None)?;
+    Ok(Some(client))
+}
