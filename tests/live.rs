@@ -594,6 +594,56 @@ fn a_late_joiners_capture_verifies_from_where_it_joined() {
         [30, 60].contains(&from),
         "the capture starts at frame {from}"
     );
+
+    // 3000 bytes lost in transit mid-stream: h4mkdemux in push mode names the damage, marks
+    // the next buffer of each track DISCONT, and plays on to the end.
+    let mut gap = cap.clone();
+    let mid = cap.len() / 2;
+    gap.drain(mid..mid + 3000);
+    std::fs::write(path("gap.h4mk"), &gap).unwrap();
+    let whole = blocks_played(&path("capture.h4mk"));
+    let p = pipeline(&format!(
+        "pushfilesrc location={} ! h4mkdemux name=d \
+           d.video_0 ! queue ! appsink name=v d.audio_0 ! queue ! appsink name=a",
+        path("gap.h4mk")
+    ));
+    let (v, a) = (capture(&p, "v"), capture(&p, "a"));
+    let messages = run(&p, 30);
+    let warning = messages
+        .iter()
+        .find_map(|m| match m.view() {
+            gst::MessageView::Warning(w) => Some(w.error().to_string()),
+            _ => None,
+        })
+        .expect("a warning");
+    assert!(warning.contains("damaged data skipped"), "{warning}");
+    for (track, got, all) in [("video", &v, &whole.0), ("audio", &a, &whole.1)] {
+        let got = got.lock().unwrap();
+        let pts: Vec<_> = got.buffers.iter().map(|b| b.pts).collect();
+        let lost = all.iter().filter(|p| !pts.contains(p)).count();
+        assert!(lost > 0 && lost < 20, "{track}: {lost} blocks lost");
+        assert_eq!(pts.last(), all.last(), "{track} plays to the end");
+        // The first buffer after the lost ones is DISCONT, and no other but the first.
+        let after = pts.iter().zip(all).position(|(a, b)| a != b).unwrap();
+        assert!(got.discont[after], "{track}: buffer {after} after the gap");
+        assert_eq!(
+            got.discont[1..].iter().filter(|d| **d).count(),
+            1,
+            "{track}: only there"
+        );
+    }
+}
+
+/// The PTS of every block of each track of an H4MK file, as h4mkdemux sends them.
+fn blocks_played(path: &str) -> (Vec<Option<gst::ClockTime>>, Vec<Option<gst::ClockTime>>) {
+    let p = pipeline(&format!(
+        "filesrc location={path} ! h4mkdemux name=d \
+           d.video_0 ! queue ! appsink name=v d.audio_0 ! queue ! appsink name=a"
+    ));
+    let (v, a) = (capture(&p, "v"), capture(&p, "a"));
+    run(&p, 30);
+    let pts = |c: &gstcommon::Shared| c.lock().unwrap().buffers.iter().map(|b| b.pts).collect();
+    (pts(&v), pts(&a))
 }
 
 /// HTTP: the `http_live` example serves the stream while it records. A viewer joining 2.5 s in

@@ -683,11 +683,15 @@ impl H4mkDemux {
 
     fn handle_damage(
         &self,
-        state: &State,
+        state: &mut State,
         d: &Damage,
         out: &mut Vec<Out>,
     ) -> Result<(), gst::FlowError> {
         let msg = self.damage_message(state, d);
+        // Whatever the damaged bytes held is lost: the next buffer of every stream says so.
+        for s in &mut state.streams {
+            s.discont = true;
+        }
         let policy = self.settings().damage_policy;
         let details = gst::Structure::builder("h4mk-damage")
             .field("code", d.error.code.as_str())
