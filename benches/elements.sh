@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # h4mkmux / h4mkdemux side by side with matroskamux / matroskademux on the same 1080p H.264
-# input (60 s, about 260 MB, made once), seek latency against matroskademux on that input and
-# on the same JPEG stream of 1 minute and 10 hours in both containers, seek latency on synthetic
-# 1-minute and 10-hour H4MK files, and peak memory over a 10-hour stream. Prints figures; never fails on a timing.
-# Usage: benches/elements.sh [work-dir]   (default target/bench; needs about 1.5 GB)
+# input (60 s, about 260 MB, made once), CPU and wall time, with the hashing floor of the same
+# blocks; the cost per block of a 10-hour stream of 900,000 tiny blocks muxed and demuxed by
+# both; seek latency against matroskademux on the 1080p input and on the same JPEG stream of
+# 1 minute and 10 hours in both containers, and on synthetic 1-minute and 10-hour H4MK files.
+# Prints figures; never fails on a timing.
+# Usage: benches/elements.sh [--quick] [work-dir]   (default target/bench; needs about 1.5 GB)
+#   --quick: only the 1080p mux and demux comparison, 5 rounds on its first 20 seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+quick=false
+if [ "${1:-}" = --quick ]; then quick=true; shift; fi
 dir=${1:-target/bench}
 mkdir -p "$dir"
 cargo build --release --locked -q --lib --bins --examples
@@ -14,10 +19,12 @@ h4mk=target/release/h4mk
 lat=target/release/examples/seek_latency
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); GStreamer $(pkg-config --modversion gstreamer-1.0)"
 
-src=$dir/src1080.mkv
+frames=1800 rounds=15
+if $quick; then frames=600 rounds=5; fi
+src=$dir/src1080-$frames.mkv
 if [ ! -f "$src" ]; then
   echo "making the 1080p input (once)..." >&2
-  gst-launch-1.0 -q videotestsrc num-buffers=1800 pattern=snow ! video/x-raw,width=1920,height=1080,framerate=30/1 \
+  gst-launch-1.0 -q videotestsrc num-buffers=$frames pattern=snow ! video/x-raw,width=1920,height=1080,framerate=30/1 \
     ! x264enc speed-preset=ultrafast bitrate=35000 key-int-max=60 ! h264parse ! matroskamux ! filesink location="$src"
 fi
 gst-launch-1.0 -q filesrc location="$src" ! matroskademux ! h264parse ! h4mkmux ! filesink location="$dir/src1080.h4mk"
@@ -36,7 +43,6 @@ echo "input: $(stat -c %s "$src") bytes, $(gst-discoverer-1.0 "$src" | grep -m1 
 
 # Interleaved rounds (benches/paired.py): each round runs every pipeline once, so ratios are
 # taken within a round and drift of the machine's speed during the run cancels out.
-rounds=15
 benches/paired.py $rounds 2 "$dir/mux.json" \
   "gst-launch-1.0 -q filesrc location=$src ! matroskademux ! h264parse ! fakesink" \
   "gst-launch-1.0 -q filesrc location=$src ! matroskademux ! h264parse ! matroskamux ! fakesink" \
@@ -44,11 +50,12 @@ benches/paired.py $rounds 2 "$dir/mux.json" \
 benches/paired.py $rounds 2 "$dir/demux.json" \
   "gst-launch-1.0 -q filesrc location=$src ! matroskademux ! fakesink" \
   "gst-launch-1.0 -q filesrc location=$dir/src1080.h4mk ! h4mkdemux ! fakesink"
-hash_s=$( { /usr/bin/time -f %e "$h4mk" verify "$dir/src1080.h4mk" > /dev/null; } 2>&1 )
+floor_line=$(target/release/examples/hash_floor "$dir/src1080.h4mk" 5)
+floor_ms=$(echo "$floor_line" | sed -E 's/.*: ([0-9]+) ms CPU.*/\1/')
 
-python3 - "$dir" "$hash_s" "$rounds" "$(nproc)" <<'PY'
+python3 - "$dir" "$floor_ms" "$rounds" "$(nproc)" "$floor_line" <<'PY'
 import json, sys, statistics
-d, verify_s, rounds, cores = sys.argv[1], float(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+d, hash_ms, rounds, cores, floor_line = sys.argv[1], float(sys.argv[2]), sys.argv[3], int(sys.argv[4]), sys.argv[5]
 load = lambda name: json.load(open(f"{d}/{name}.json"))["results"]
 mux, demux = load("mux"), load("demux")
 ms = lambda r, key="times": statistics.median(r[key]) * 1e3
@@ -62,11 +69,56 @@ print(f"medians of {rounds} interleaved rounds, wall (range) and CPU (user + sys
 print(f"demux floor (matroskademux ! h264parse ! fakesink): {ms(floor):.1f} ms ({span(floor)}), CPU {ms(floor, 'cpu'):.0f} ms")
 print(f"matroskamux: {ms(mkv_mux):.1f} ms ({span(mkv_mux)}), CPU {ms(mkv_mux, 'cpu'):.0f} ms")
 print(f"h4mkmux: {ms(h4_mux):.1f} ms ({span(h4_mux)}), CPU {ms(h4_mux, 'cpu'):.0f} ms; {ratio(mkv_mux, h4_mux)} matroskamux")
-print(f"  h4mk verify of the same file (CRC + SHA-256 on one core): {verify_s * 1e3:.0f} ms;"
-      f" h4mkmux / (floor + that) = {ms(h4_mux) / (ms(floor) + verify_s * 1e3):.2f}")
+above = [h - f for f, h in zip(floor["cpu"], h4_mux["cpu"])]
+print(f"  {floor_line}")
+print(f"  h4mkmux CPU above the demux floor: {statistics.median(above) * 1e3:.0f} ms"
+      f" (rounds {min(above) * 1e3:.0f}-{max(above) * 1e3:.0f} ms),"
+      f" {statistics.median(above) * 1e3 / hash_ms:.2f}x the hashing floor;"
+      f" matroskamux: {statistics.median([m - f for f, m in zip(floor['cpu'], mkv_mux['cpu'])]) * 1e3:.0f} ms")
 print(f"  h4mkmux's CPU spread evenly over the {cores} cores: {ms(h4_mux, 'cpu') / cores:.0f} ms of wall time at best")
 print(f"matroskademux: {ms(mkv_demux):.1f} ms ({span(mkv_demux)}), CPU {ms(mkv_demux, 'cpu'):.0f} ms")
 print(f"h4mkdemux (CRC checked): {ms(h4_demux):.1f} ms ({span(h4_demux)}), CPU {ms(h4_demux, 'cpu'):.0f} ms; {ratio(mkv_demux, h4_demux)} matroskademux")
+PY
+if $quick; then exit 0; fi
+
+# 900,000 blocks of 16 bytes (10 hours at 25 a second, a keyframe a second) as text, which both
+# containers take: muxed from h4mkdemux's output by both muxers, and each container's file
+# demuxed by its own demuxer. Per block: CPU above the floor (the demuxer feeding the muxer,
+# to fakesink), divided by the block count; peak memory of every pipeline.
+tiny=$dir/tiny-10h
+if [ ! -f "$tiny.h4mk" ] || [ ! -f "$tiny.mkv" ]; then
+  python3 -c 'import sys
+line = b"0123456789abcde\n"
+sys.stdout.buffer.write(line * 900000)' > "$tiny.txt"
+  "$h4mk" export -q "$tiny.txt" -o "$tiny.h4mk" --block-size 16 --fps 25 --gop 25 \
+    --caps "text/x-raw, format=(string)utf8"
+  gst-launch-1.0 -q filesrc location="$tiny.h4mk" ! h4mkdemux ! matroskamux ! filesink location="$tiny.mkv"
+fi
+benches/paired.py 3 1 "$dir/tiny.json" \
+  "gst-launch-1.0 -q filesrc location=$tiny.h4mk ! h4mkdemux ! fakesink" \
+  "gst-launch-1.0 -q filesrc location=$tiny.h4mk ! h4mkdemux ! matroskamux ! fakesink" \
+  "gst-launch-1.0 -q filesrc location=$tiny.h4mk ! h4mkdemux ! h4mkmux ! fakesink" \
+  "gst-launch-1.0 -q filesrc location=$tiny.mkv ! matroskademux ! fakesink" \
+  "gst-launch-1.0 -q filesrc location=$tiny.mkv ! fakesink" \
+  "gst-launch-1.0 -q filesrc location=$tiny.h4mk ! fakesink"
+python3 - "$dir" <<'PY'
+import json, sys, statistics
+r = json.load(open(f"{sys.argv[1]}/tiny.json"))["results"]
+floor, mkv_mux, h4_mux, mkv_demux, mkv_read, h4_read = r
+h4_demux = floor
+n = 900_000
+med = lambda x, k="cpu": statistics.median(x[k])
+def per_block(a, b):
+    per = [(y - x) / n * 1e6 for x, y in zip(a["cpu"], b["cpu"])]
+    return statistics.median(per), min(per), max(per)
+print(f"900,000 blocks of 16 bytes (10 hours at 25/s), medians of 3 interleaved rounds, CPU per block"
+      f" (above reading the input), wall, peak RSS:")
+for name, run, base in [("matroskamux", mkv_mux, floor), ("h4mkmux", h4_mux, floor),
+                        ("matroskademux", mkv_demux, mkv_read), ("h4mkdemux", h4_demux, h4_read)]:
+    m, lo, hi = per_block(base, run)
+    print(f"  {name}: {m:.2f} us/block ({lo:.2f}-{hi:.2f}), wall {med(run, 'times'):.2f} s,"
+          f" CPU {med(run):.2f} s, peak RSS {max(run['rss']) // 1024} MiB")
+print(f"  (mux figures are above h4mkdemux ! fakesink: {med(floor):.2f} s CPU, peak RSS {max(floor['rss']) // 1024} MiB)")
 PY
 
 echo "seek latency, flushing KEY_UNIT, 200 random seeks, demuxer ! queue ! fakesink:"

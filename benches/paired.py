@@ -5,10 +5,11 @@ command alike and the ratio of two commands can be taken round by round.
 
 Usage: benches/paired.py ROUNDS WARMUP JSON COMMAND...
 
-Writes JSON {"results": [{"command", "times", "cpu"}, ...]}, one entry per command in the
-order given: "times" are wall-clock seconds, "cpu" user + system seconds of the command and
-its children, both lists indexed by round (warm-up rounds left out). Prints nothing; a
-command that fails stops the measurement with its exit status.
+Writes JSON {"results": [{"command", "times", "cpu", "rss"}, ...]}, one entry per command in
+the order given: "times" are wall-clock seconds, "cpu" user + system seconds of the command
+(all its threads), "rss" its peak resident memory in KiB, each list indexed by round (warm-up
+rounds left out). Prints nothing; a command that fails stops the measurement with its exit
+status.
 """
 
 import json
@@ -16,19 +17,25 @@ import os
 import shlex
 import subprocess
 import sys
+import tempfile
 import time
 
 
 def run(argv):
-    before = os.times()
-    start = time.perf_counter()
-    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
-    wall = time.perf_counter() - start
-    after = os.times()
-    cpu = (after.children_user - before.children_user) + (
-        after.children_system - before.children_system
-    )
-    return wall, cpu
+    """Wall seconds, CPU seconds and peak RSS (KiB) of one run. The command is started by
+    /usr/bin/time, which reports its peak memory: a child started from this interpreter would
+    count the interpreter's memory it was forked with in its own peak."""
+    with tempfile.NamedTemporaryFile("r") as rss:
+        start = time.perf_counter()
+        child = subprocess.Popen(
+            ["/usr/bin/time", "-f", "%M", "-o", rss.name] + argv, stdout=subprocess.DEVNULL
+        )
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - start
+        code = os.waitstatus_to_exitcode(status)
+        if code != 0:
+            raise subprocess.CalledProcessError(code, argv)
+        return wall, usage.ru_utime + usage.ru_stime, int(rss.read().split()[-1])
 
 
 def main():
@@ -37,13 +44,14 @@ def main():
     rounds, warmup, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
     commands = sys.argv[4:]
     argvs = [shlex.split(c) for c in commands]
-    results = [{"command": c, "times": [], "cpu": []} for c in commands]
+    results = [{"command": c, "times": [], "cpu": [], "rss": []} for c in commands]
     for r in range(warmup + rounds):
         for argv, res in zip(argvs, results):
-            wall, cpu = run(argv)
+            wall, cpu, rss = run(argv)
             if r >= warmup:
                 res["times"].append(wall)
                 res["cpu"].append(cpu)
+                res["rss"].append(rss)
     with open(out, "w") as f:
         json.dump({"results": results}, f)
 

@@ -11,6 +11,7 @@
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use gst::prelude::*;
@@ -41,9 +42,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     .downcast::<gst::Pipeline>()
     .map_err(|_| "not a pipeline")?;
     let net = pipeline.by_name("net").ok_or("no multifdsink")?;
-    // multifdsink leaves closing a client's socket to the application.
-    net.connect("client-fd-removed", false, |values| {
+    // The clients' sockets: multifdsink leaves closing one to the application.
+    let clients = Arc::new(Mutex::new(Vec::<i32>::new()));
+    let served = clients.clone();
+    net.connect("client-fd-removed", false, move |values| {
         if let Ok(fd) = values[1].get::<i32>() {
+            served.lock().unwrap().retain(|c| *c != fd);
+            // SAFETY: the socket was handed to multifdsink by this program and is now its own
+            // again; nothing else holds it.
             drop(unsafe { OwnedFd::from_raw_fd(fd) });
         }
         None
@@ -54,12 +60,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let bus = pipeline.bus().ok_or("no bus")?;
     pipeline.set_state(gst::State::Playing)?;
     let sink = net.clone();
+    let added = clients.clone();
     std::thread::spawn(move || {
         for client in listener.incoming().flatten() {
-            let sink = sink.clone();
+            let (sink, added) = (sink.clone(), added.clone());
             std::thread::spawn(move || match answer(client) {
                 Ok(Some(stream)) => {
                     let fd = stream.into_raw_fd();
+                    added.lock().unwrap().push(fd);
                     sink.emit_by_name::<()>("add", &[&fd]);
                 }
                 Ok(None) => {}
@@ -84,7 +92,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         gst::ClockTime::from_seconds(30),
         &[gst::MessageType::Eos, gst::MessageType::Error],
     );
-    // Stopping closes every client's connection: their streams end.
+    // EOS reaches multifdsink when the last buffer is queued for the clients, not sent: each
+    // client is removed once it has been sent everything, which closes its connection and
+    // ends its stream; a client that takes longer than 10 s is cut off.
+    let open: Vec<i32> = clients.lock().unwrap().clone();
+    for fd in open {
+        net.emit_by_name::<()>("remove-flush", &[&fd]);
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while net.property::<u32>("num-handles") > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     pipeline.set_state(gst::State::Null)?;
     match msg.as_ref().map(|m| m.view()) {
         Some(gst::MessageView::Eos(_)) => {

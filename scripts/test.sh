@@ -12,9 +12,10 @@ cargo build --release --locked --lib --bins --examples --tests
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
-cargo test --release --locked --lib --bins --tests 2>&1 | tee "$log" || status=$?
+# Every test binary runs even when an earlier one fails, so a run reports every failure.
+cargo test --release --locked --no-fail-fast --lib --bins --tests 2>&1 | tee "$log" || status=$?
 # The core again with overflow checks and debug assertions (an overflow is then a failure).
-cargo test --profile checked --locked --lib \
+cargo test --profile checked --locked --no-fail-fast --lib \
   --test format_roundtrip --test format_damage --test format_seek --test spec_vectors \
   2>&1 | tee -a "$log" || status=$?
 passed=$(grep -Eo '^test result: [a-zA-Z]+\. [0-9]+ passed' "$log" | awk '{s += $4} END {print s + 0}')

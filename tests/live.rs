@@ -98,6 +98,14 @@ fn until_eos(p: &gst::Pipeline, secs: u64, what: &str) {
     );
 }
 
+/// Stops a sender at EOS once tcpserversink has had time to send what it still queues for its
+/// clients (EOS reaches the sink when the last buffer is queued, not sent; stopping drops the
+/// rest), which ends each viewer's stream.
+fn close_after_drain(sender: &gst::Pipeline) {
+    std::thread::sleep(Duration::from_millis(1000));
+    sender.set_state(gst::State::Null).unwrap();
+}
+
 /// The video and audio of a whole file, decoded as the viewers decode them.
 fn decoded_file(path: &std::path::Path) -> (Frames, Frames) {
     let p = pipeline(&decoding(&format!("filesrc location={}", path.display())));
@@ -161,8 +169,7 @@ fn late_joiners_over_tcp_decode_the_senders_frames() {
         println!("viewer pipeline latency: {:?}", q.result());
     }
     until_eos(&sender, 30, "the sender");
-    // Closing the server ends each viewer's stream.
-    sender.set_state(gst::State::Null).unwrap();
+    close_after_drain(&sender);
     for v in &viewers {
         until_eos(
             &v.pipeline,
@@ -522,8 +529,7 @@ fn a_late_joiners_capture_verifies_from_where_it_joined() {
     ));
     viewer.set_state(gst::State::Playing).unwrap();
     until_eos(&sender, 30, "sender");
-    // The sender closing its connections ends the viewer's stream.
-    sender.set_state(gst::State::Null).unwrap();
+    close_after_drain(&sender);
     until_eos(&viewer, 10, "viewer");
     viewer.set_state(gst::State::Null).unwrap();
 
