@@ -481,3 +481,36 @@ fn remuxing_a_file_whose_audio_ends_3_s_early_completes() {
         }
     }
 }
+
+/// Small blocks from a source that is not live: the sink pads queue 2 s of them (threads hand
+/// them over in long runs), and the output for a file comes in few buffers of gathered bytes;
+/// from a live source the queue stays at 200 ms (it adds to the pipeline's latency) and each
+/// block goes out at once. The file is the same either way.
+#[test]
+fn small_blocks_from_a_file_are_queued_and_gathered_not_from_a_live_source() {
+    let mut files = Vec::new();
+    for live in [false, true] {
+        let (_dir, path) = tmp("small.h4mk");
+        let p = pipeline(&format!(
+            "appsrc name=data is-live={live} ! h4mkmux name=m ! identity name=out ! filesink location={path}"
+        ));
+        let out = capture(&p, "out");
+        p.set_state(gst::State::Playing).unwrap();
+        feed_data(&p, 300);
+        run(&p, 30);
+        let latency = p
+            .by_name("m")
+            .unwrap()
+            .property::<gst::ClockTime>("latency");
+        let pushes = out.lock().unwrap().buffers.len();
+        if live {
+            assert_eq!(latency, gst::ClockTime::from_mseconds(200));
+            assert!(pushes > 150, "{pushes} output buffers");
+        } else {
+            assert_eq!(latency, gst::ClockTime::from_seconds(2));
+            assert!(pushes < 10, "{pushes} output buffers");
+        }
+        files.push(std::fs::read(&path).unwrap());
+    }
+    assert!(files[0] == files[1], "the same file");
+}

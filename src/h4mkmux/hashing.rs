@@ -1,8 +1,10 @@
 //! Merkle leaf hashing off the streaming thread, so that muxing is not bound to one core's
-//! SHA-256 speed. Jobs hold references to the input buffers, not copies. Blocks are hashed a
-//! few at a time ([`leaf_hashes`]: up to four messages interleaved on one core): workers take
-//! them from a short queue, and when the queue is full the submitting thread hashes a batch
-//! itself, so input never waits on a backlog and memory stays bounded.
+//! SHA-256 speed. Jobs hold references to the input buffers, not copies. Blocks are hashed
+//! several at a time ([`leaf_hashes`]: four messages interleaved on one core hash about 1.7
+//! times as fast as one): a worker waits for a full batch, so that the lanes stay busy and it
+//! wakes once per batch rather than per block; no hash is needed before the next checkpoint,
+//! when whatever is queued is hashed at once. When the queue is full the submitting thread
+//! hashes a batch itself, so input never waits on a backlog and memory stays bounded.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -48,9 +50,16 @@ struct Shared {
     idle: usize,
     failed: bool,
     closing: bool,
+    /// Every hash is wanted now: workers take partial batches too.
+    draining: bool,
 }
 
 impl Shared {
+    /// Whether a worker should hash now: a full batch waits, or everything is wanted.
+    fn batch_ready(&self) -> bool {
+        self.queue.len() >= BATCH || (self.draining && !self.queue.is_empty())
+    }
+
     fn take_batch(&mut self) -> Vec<Job> {
         let n = self.queue.len().min(BATCH);
         self.queue.drain(..n).collect()
@@ -129,7 +138,7 @@ impl HashPool {
         self.outstanding += 1;
         if shared.queue.len() >= QUEUE_MAX {
             drop(self.sync.hash_here(shared));
-        } else if shared.idle > 0 {
+        } else if shared.queue.len() % BATCH == 0 && shared.idle > 0 {
             drop(shared);
             self.sync.work.notify_one();
         }
@@ -151,13 +160,17 @@ impl HashPool {
     pub fn wait_all(&mut self) -> Option<Vec<(u64, Hash)>> {
         let mut all = Vec::with_capacity(self.outstanding);
         let mut shared = self.sync.lock();
+        shared.draining = true;
+        self.sync.work.notify_all();
         loop {
             if shared.failed {
+                shared.draining = false;
                 return None;
             }
             self.outstanding -= shared.done.len();
             all.append(&mut shared.done);
             if self.outstanding == 0 {
+                shared.draining = false;
                 return Some(all);
             }
             shared = if shared.queue.is_empty() {
@@ -175,7 +188,7 @@ impl HashPool {
 fn work(sync: &Sync) {
     let mut shared = sync.lock();
     loop {
-        if !shared.queue.is_empty() {
+        if shared.batch_ready() {
             shared = sync.hash_here(shared);
         } else if shared.closing {
             return;

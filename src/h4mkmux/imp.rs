@@ -16,6 +16,7 @@ use crate::convert::{
     CONTAINER_CAPS, block_flags, clipping_of, is_masked, kind_of, tags_to_string,
 };
 use crate::crypto::signing::SigningKey;
+use crate::format::merkle::leaf_hash;
 use crate::format::meta::{CheckpointPolicy, Meta, Signer, Track, TrackKind, WriterIdentity};
 use crate::format::writer::{NewBlock, Writer};
 
@@ -48,6 +49,10 @@ impl Default for Settings {
 /// these bounds keep a batch under 512.
 const OUTPUT_MIN_BYTES: usize = 128;
 const ZERO_COPY_MIN_BYTES: usize = 4096;
+/// Output for a file gathers the bytes the muxer writes itself (headers, small payloads,
+/// checkpoints) up to this much before it goes downstream in one buffer: a stream of small
+/// blocks makes a push per this many bytes instead of one per block.
+const GATHER_BYTES: usize = 32 * 1024;
 
 /// The bytes the writer produced since they were last pushed.
 #[derive(Default)]
@@ -106,6 +111,11 @@ struct State {
     live: Option<Live>,
     /// A track's caps changed since META was last written: live clients need the new META.
     tracks_changed: bool,
+    /// Blocks and their bytes seen so far, until SIZE_SAMPLE blocks decide the queue depth.
+    sampled: Option<(u64, u64)>,
+    /// Upstream is live (asked when the file starts): output is not gathered nor queues
+    /// deepened, which would hold data back.
+    upstream_live: bool,
 }
 
 #[derive(Default)]
@@ -344,6 +354,28 @@ impl H4mkMux {
         Ok(chunks)
     }
 
+    /// Lets the sink pads queue SMALL_BLOCKS_LATENCY of blocks, unless `latency` was set.
+    /// Only for an upstream that is not live: the queue would add to a live pipeline's latency.
+    fn deepen_queues(&self) {
+        let obj = self.obj();
+        if obj.property::<gst::ClockTime>("latency") == DEFAULT_LATENCY {
+            gst::debug!(
+                CAT,
+                imp = self,
+                "small blocks: sink pads queue {SMALL_BLOCKS_LATENCY}"
+            );
+            obj.set_property("latency", SMALL_BLOCKS_LATENCY);
+        }
+    }
+
+    /// Whether any upstream is live.
+    fn upstream_live(&self) -> bool {
+        self.obj().sink_pads().iter().any(|p| {
+            let mut q = gst::query::Latency::new();
+            p.peer_query(&mut q) && q.result().0
+        })
+    }
+
     /// Whether downstream can seek in bytes (a file can; a socket or a pipe cannot).
     fn downstream_can_seek(&self) -> bool {
         let mut q = gst::query::Seeking::new(gst::Format::Bytes);
@@ -525,6 +557,11 @@ impl ObjectSubclass for H4mkMux {
 /// Default for the aggregator's `latency`: lets each sink pad queue this much instead of
 /// handing buffers over one at a time (10x faster on streams of small blocks).
 const DEFAULT_LATENCY: gst::ClockTime = gst::ClockTime::from_mseconds(200);
+/// The queue each sink pad may hold when upstream is not live and blocks are small (below
+/// ZERO_COPY_MIN_BYTES on average over the first SIZE_SAMPLE): the threads hand blocks over
+/// in long runs rather than a few at a time, and the memory it takes stays small.
+const SMALL_BLOCKS_LATENCY: gst::ClockTime = gst::ClockTime::from_seconds(2);
+const SIZE_SAMPLE: u64 = 64;
 
 impl ObjectImpl for H4mkMux {
     fn constructed(&self) {
@@ -664,7 +701,10 @@ impl TagSetterImpl for H4mkMux {}
 
 impl AggregatorImpl for H4mkMux {
     fn start(&self) -> Result<(), gst::ErrorMessage> {
-        let mut state = State::default();
+        let mut state = State {
+            sampled: Some((0, 0)),
+            ..State::default()
+        };
         if let Some(path) = self.settings().signing_key_file {
             let key = SigningKey::read_file(std::path::Path::new(&path))
                 .map_err(|e| gst::error_msg!(gst::ResourceError::OpenRead, ("signing {}", e)))?;
@@ -843,6 +883,7 @@ impl AggregatorImpl for H4mkMux {
                 );
                 state.live = Some(Live::default());
             }
+            state.upstream_live = self.upstream_live();
             self.start_file(&mut state)?;
         }
         let next = self.next_stream(&mut state)?;
@@ -860,10 +901,14 @@ impl AggregatorImpl for H4mkMux {
                         .map_err(|e| self.mux_error(format!("META update: {e}")))?;
                     state.meta_dirty = false;
                 }
+                let buffer = state.streams[i].pad.pop_buffer().expect("peeked before");
+                if let Some((blocks, bytes)) = &mut state.sampled {
+                    *blocks += 1;
+                    *bytes += buffer.size() as u64;
+                }
                 let s = &mut state.streams[i];
                 let (pad, track) = (s.pad.clone(), s.track);
                 let masked = s.caps.as_ref().is_some_and(|c| is_masked(c));
-                let buffer = pad.pop_buffer().expect("peeked before");
                 let untimed = buffer.pts().is_none() && buffer.dts().is_none();
                 let pts = if untimed {
                     s.continues_at
@@ -907,8 +952,10 @@ impl AggregatorImpl for H4mkMux {
                     buffer.size()
                 );
                 // Large payloads go on as the input's own memory; small ones are copied so that
-                // output buffers stay few-memory (see OUTPUT_MIN_BYTES).
+                // output buffers stay few-memory (see OUTPUT_MIN_BYTES), and hashed here: a
+                // hand-off to the hashing threads costs more than hashing them.
                 let payload = (buffer.size() > 0).then_some(buffer);
+                let mut small_leaf = None;
                 match &payload {
                     Some(p) if p.size() >= ZERO_COPY_MIN_BYTES => {
                         parts.push(self.take_pending(&mut state));
@@ -919,13 +966,19 @@ impl AggregatorImpl for H4mkMux {
                     }
                     Some(p) => {
                         let map = p.map_readable().map_err(|_| gst::FlowError::Error)?;
+                        small_leaf = Some(leaf_hash(&[&head, &map]));
                         let w = state.writer.as_mut().expect("started");
                         w.get_mut().0.extend_from_slice(&map);
                     }
-                    None => {}
+                    None => small_leaf = Some(leaf_hash(&[&head])),
+                }
+                if let Some(hash) = small_leaf {
+                    self.supply_leaves(&mut state, vec![(placement.leaf, hash)])?;
+                } else {
+                    let pool = state.hashes.as_mut().expect("started");
+                    pool.submit(placement.leaf, head, payload);
                 }
                 let pool = state.hashes.as_mut().expect("started");
-                pool.submit(placement.leaf, head, payload);
                 let done = pool
                     .ready()
                     .ok_or_else(|| self.mux_error("a block could not be hashed".into()))?;
@@ -936,7 +989,10 @@ impl AggregatorImpl for H4mkMux {
                     w.checkpoint()
                         .map_err(|e| self.mux_error(format!("checkpoint: {e}")))?;
                 }
-                parts.push(self.take_pending(&mut state));
+                let gathered = state.writer.as_ref().expect("started").get_ref().0.len();
+                if state.live.is_some() || state.upstream_live || gathered >= GATHER_BYTES {
+                    parts.push(self.take_pending(&mut state));
+                }
             }
             None if !state
                 .streams
@@ -967,6 +1023,13 @@ impl AggregatorImpl for H4mkMux {
                 parts.push(gst::Buffer::from_mut_slice(pending.0));
             }
         }
+        let small_blocks = match state.sampled {
+            Some((blocks, bytes)) if blocks >= SIZE_SAMPLE => {
+                state.sampled = None;
+                !state.upstream_live && bytes / blocks < ZERO_COPY_MIN_BYTES as u64
+            }
+            _ => false,
+        };
         if state.live.is_some() {
             let chunks = self.live_buffers(&mut state, parts, block_start, tracks_changed)?;
             let caps = state
@@ -974,6 +1037,9 @@ impl AggregatorImpl for H4mkMux {
                 .as_mut()
                 .and_then(|l| l.caps_update(gst::Caps::builder(CONTAINER_CAPS).build()));
             drop(state);
+            if small_blocks {
+                self.deepen_queues();
+            }
             if let Some(caps) = caps {
                 gst::debug!(CAT, imp = self, "streamheader: {caps}");
                 self.obj().set_src_caps(&caps);
@@ -985,6 +1051,9 @@ impl AggregatorImpl for H4mkMux {
         }
         let out = self.output_buffer(&mut state, parts, result.is_err());
         drop(state);
+        if small_blocks {
+            self.deepen_queues();
+        }
         if first {
             self.obj()
                 .set_src_caps(&gst::Caps::builder(CONTAINER_CAPS).build());
