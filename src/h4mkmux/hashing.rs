@@ -138,7 +138,7 @@ impl HashPool {
         self.outstanding += 1;
         if shared.queue.len() >= QUEUE_MAX {
             drop(self.sync.hash_here(shared));
-        } else if shared.queue.len() % BATCH == 0 && shared.idle > 0 {
+        } else if shared.queue.len().is_multiple_of(BATCH) && shared.idle > 0 {
             drop(shared);
             self.sync.work.notify_one();
         }
