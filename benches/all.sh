@@ -21,7 +21,7 @@ revision=$(git describe --always --dirty 2>/dev/null || echo unknown)
 scripts/install-deps.sh
 command -v python3 >/dev/null || apt-get install -y -q python3 >/dev/null
 
-echo "elements (mux, demux, seek, memory)..." >&2
+echo "elements (mux, demux, tiny blocks, seek, memory)..." >&2
 benches/elements.sh "$dir" | tee "$dir/elements.txt"
 echo "h4fftfilter vs spectrum..." >&2
 benches/fft.sh "$dir" | tee "$dir/fft.txt"

@@ -45,8 +45,8 @@ echo "input: $(stat -c %s "$src") bytes, $(gst-discoverer-1.0 "$src" | grep -m1 
 # taken within a round and drift of the machine's speed during the run cancels out.
 benches/paired.py $rounds 2 "$dir/mux.json" \
   "gst-launch-1.0 -q filesrc location=$src ! matroskademux ! h264parse ! fakesink" \
-  "gst-launch-1.0 -q filesrc location=$src ! matroskademux ! h264parse ! matroskamux ! fakesink" \
-  "gst-launch-1.0 -q filesrc location=$src ! matroskademux ! h264parse ! h4mkmux ! fakesink"
+  "gst-launch-1.0 -q filesrc location=$src ! matroskademux ! h264parse ! matroskamux ! filesink location=$dir/out.mkv" \
+  "gst-launch-1.0 -q filesrc location=$src ! matroskademux ! h264parse ! h4mkmux ! filesink location=$dir/out.h4mk"
 benches/paired.py $rounds 2 "$dir/demux.json" \
   "gst-launch-1.0 -q filesrc location=$src ! matroskademux ! fakesink" \
   "gst-launch-1.0 -q filesrc location=$dir/src1080.h4mk ! h4mkdemux ! fakesink"
@@ -82,9 +82,10 @@ PY
 if $quick; then exit 0; fi
 
 # 900,000 blocks of 16 bytes (10 hours at 25 a second, a keyframe a second) as text, which both
-# containers take: muxed from h4mkdemux's output by both muxers, and each container's file
-# demuxed by its own demuxer. Per block: CPU above the floor (the demuxer feeding the muxer,
-# to fakesink), divided by the block count; peak memory of every pipeline.
+# containers take: muxed from h4mkdemux's output by both muxers into a file, and each
+# container's file demuxed by its own demuxer. Per block: CPU above the floor (the demuxer
+# feeding the muxer, to fakesink; for the demuxers, reading the file), divided by the block
+# count; peak memory of every pipeline.
 tiny=$dir/tiny-10h
 if [ ! -f "$tiny.h4mk" ] || [ ! -f "$tiny.mkv" ]; then
   python3 -c 'import sys
@@ -92,12 +93,13 @@ line = b"0123456789abcde\n"
 sys.stdout.buffer.write(line * 900000)' > "$tiny.txt"
   "$h4mk" export -q "$tiny.txt" -o "$tiny.h4mk" --block-size 16 --fps 25 --gop 25 \
     --caps "text/x-raw, format=(string)utf8"
-  gst-launch-1.0 -q filesrc location="$tiny.h4mk" ! h4mkdemux ! matroskamux ! filesink location="$tiny.mkv"
+  gst-launch-1.0 -q filesrc location="$tiny.h4mk" ! h4mkdemux ! m.subtitle_0 matroskamux name=m \
+    ! filesink location="$tiny.mkv"
 fi
 benches/paired.py 3 1 "$dir/tiny.json" \
   "gst-launch-1.0 -q filesrc location=$tiny.h4mk ! h4mkdemux ! fakesink" \
-  "gst-launch-1.0 -q filesrc location=$tiny.h4mk ! h4mkdemux ! matroskamux ! fakesink" \
-  "gst-launch-1.0 -q filesrc location=$tiny.h4mk ! h4mkdemux ! h4mkmux ! fakesink" \
+  "gst-launch-1.0 -q filesrc location=$tiny.h4mk ! h4mkdemux ! m.subtitle_0 matroskamux name=m ! filesink location=$dir/out.mkv" \
+  "gst-launch-1.0 -q filesrc location=$tiny.h4mk ! h4mkdemux ! h4mkmux ! filesink location=$dir/out.h4mk" \
   "gst-launch-1.0 -q filesrc location=$tiny.mkv ! matroskademux ! fakesink" \
   "gst-launch-1.0 -q filesrc location=$tiny.mkv ! fakesink" \
   "gst-launch-1.0 -q filesrc location=$tiny.h4mk ! fakesink"
