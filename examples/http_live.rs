@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 
 use gst::prelude::*;
 
+mod live;
+
 const RESPONSE: &[u8] = b"HTTP/1.0 200 OK\r\nContent-Type: video/x-h4mk\r\n\
     Cache-Control: no-cache\r\nConnection: close\r\n\r\n";
 
@@ -56,9 +58,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
 
     let listener = TcpListener::bind(format!("127.0.0.1:{port}"))?;
-    println!("serving http://127.0.0.1:{port}/ for {seconds} s, recording to {recording}");
-    let bus = pipeline.bus().ok_or("no bus")?;
+    // Playing before the first client can be handed to multifdsink.
     pipeline.set_state(gst::State::Playing)?;
+    println!("serving http://127.0.0.1:{port}/ for {seconds} s, recording to {recording}");
     let sink = net.clone();
     let added = clients.clone();
     std::thread::spawn(move || {
@@ -76,22 +78,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     });
 
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs_f64(seconds) {
-        if let Some(msg) = bus.timed_pop_filtered(
-            gst::ClockTime::from_mseconds(50),
-            &[gst::MessageType::Error],
-        ) && let gst::MessageView::Error(e) = msg.view()
-        {
-            pipeline.set_state(gst::State::Null)?;
-            return Err(format!("{}: {:?}", e.error(), e.debug()).into());
-        }
-    }
-    pipeline.send_event(gst::event::Eos::new());
-    let msg = bus.timed_pop_filtered(
-        gst::ClockTime::from_seconds(30),
-        &[gst::MessageType::Eos, gst::MessageType::Error],
-    );
+    let result = live::record_for(&pipeline, seconds, |_| {});
     // EOS reaches multifdsink when the last buffer is queued for the clients, not sent: each
     // client is removed once it has been sent everything, which closes its connection and
     // ends its stream; a client that takes longer than 10 s is cut off.
@@ -104,14 +91,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::thread::sleep(Duration::from_millis(20));
     }
     pipeline.set_state(gst::State::Null)?;
-    match msg.as_ref().map(|m| m.view()) {
-        Some(gst::MessageView::Eos(_)) => {
-            println!("recorded {recording}");
-            Ok(())
-        }
-        Some(gst::MessageView::Error(e)) => Err(format!("{}: {:?}", e.error(), e.debug()).into()),
-        _ => Err("no EOS within 30 s".into()),
-    }
+    result?;
+    println!("recorded {recording}");
+    Ok(())
 }
 
 /// Reads a request's head and answers it: a GET gets the response header and its connection

@@ -5,7 +5,7 @@
 //!
 //! cargo run --release --example record -- OUT.h4mk [SECONDS]
 
-use std::time::{Duration, Instant};
+mod live;
 
 use gst::prelude::*;
 use gsth4::format::reader::Reader;
@@ -35,38 +35,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     .downcast::<gst::Pipeline>()
     .map_err(|_| "not a pipeline")?;
     let tone = pipeline.by_name("tone").ok_or("no audio source")?;
-    let bus = pipeline.bus().ok_or("no bus")?;
-    pipeline.set_state(gst::State::Playing)?;
-
     // The tone glides from 220 Hz up three octaves and back over the recording.
-    let start = Instant::now();
-    let length = Duration::from_secs_f64(seconds);
-    while start.elapsed() < length {
-        let phase = start.elapsed().as_secs_f64() / seconds;
+    let result = live::record_for(&pipeline, seconds, |phase| {
         let up = 1.0 - (2.0 * phase - 1.0).abs();
         tone.set_property("freq", 220.0 * 8f64.powf(up));
-        if let Some(msg) = bus.timed_pop_filtered(
-            gst::ClockTime::from_mseconds(20),
-            &[gst::MessageType::Error],
-        ) && let gst::MessageView::Error(e) = msg.view()
-        {
-            pipeline.set_state(gst::State::Null)?;
-            return Err(format!("{}: {:?}", e.error(), e.debug()).into());
-        }
-    }
-    pipeline.send_event(gst::event::Eos::new());
-    let msg = bus.timed_pop_filtered(
-        gst::ClockTime::from_seconds(30),
-        &[gst::MessageType::Eos, gst::MessageType::Error],
-    );
+    });
     pipeline.set_state(gst::State::Null)?;
-    match msg.as_ref().map(|m| m.view()) {
-        Some(gst::MessageView::Eos(_)) => {}
-        Some(gst::MessageView::Error(e)) => {
-            return Err(format!("{}: {:?}", e.error(), e.debug()).into());
-        }
-        _ => return Err("no EOS 30 s after asking for it".into()),
-    }
+    result?;
 
     let mut reader = Reader::open(IoSource::new(std::fs::File::open(&out)?))?;
     let meta = reader.meta().clone();
