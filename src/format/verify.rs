@@ -597,13 +597,8 @@ impl Verifier {
             self.detect_join(c, first_chunk, (others.len() + leaves.len()) as u64);
         }
         if let Some((e, sig, end)) = self.stray_sign.take() {
-            match &mut self.join {
-                Some(j) => {
-                    j.anchor = Some((self.signatures.len(), sig.leaf_count, end));
-                    self.chain = Some(sig.chain);
-                    self.signatures
-                        .push((sig, STREAM_HEADER_CHUNKS, j.rebase.join_offset, end));
-                }
+            match self.join {
+                Some(j) => self.anchor_at(sig, STREAM_HEADER_CHUNKS, j.rebase.join_offset, end),
                 None => self.find(e),
             }
         }
@@ -996,11 +991,21 @@ impl Verifier {
                 earlier.public_key.id()
             )));
         }
-        if anchor && let Some(j) = &mut self.join {
-            j.anchor = Some((self.signatures.len(), sig.leaf_count, c.end()));
+        if anchor {
+            self.anchor_at(sig, c.ordinal, c.offset, c.end());
+        } else {
+            self.signatures.push((sig, c.ordinal, c.offset, c.end()));
+        }
+    }
+
+    /// Takes a capture's first SIGN (chunk `ordinal` at `offset`, ending at `end`) as the
+    /// anchor: the chain it states is where every later HASH chunk's chain starts.
+    fn anchor_at(&mut self, sig: Signature, ordinal: u64, offset: u64, end: u64) {
+        if let Some(j) = &mut self.join {
+            j.anchor = Some((self.signatures.len(), sig.leaf_count, end));
             self.chain = Some(sig.chain);
         }
-        self.signatures.push((sig, c.ordinal, c.offset, c.end()));
+        self.signatures.push((sig, ordinal, offset, end));
     }
 
     /// The Ed25519 check, last signature first: the last one that verifies vouches, through the

@@ -283,7 +283,7 @@ impl H4mkMux {
     fn supply_leaves(
         &self,
         state: &mut State,
-        done: Vec<(u64, crate::format::merkle::Hash)>,
+        done: impl IntoIterator<Item = (u64, crate::format::merkle::Hash)>,
     ) -> Result<(), gst::FlowError> {
         let w = state.writer.as_mut().expect("started");
         for (leaf, hash) in done {
@@ -973,7 +973,7 @@ impl AggregatorImpl for H4mkMux {
                     None => small_leaf = Some(leaf_hash(&[&head])),
                 }
                 if let Some(hash) = small_leaf {
-                    self.supply_leaves(&mut state, vec![(placement.leaf, hash)])?;
+                    self.supply_leaves(&mut state, [(placement.leaf, hash)])?;
                 } else {
                     let pool = state.hashes.as_mut().expect("started");
                     pool.submit(placement.leaf, head, payload);
